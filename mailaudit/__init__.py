@@ -1,0 +1,3 @@
+"""mailaudit: find and audit mail servers."""
+
+__version__ = "0.1.0"
