@@ -1,0 +1,128 @@
+"""Options every network command shares: where names resolve, which CA to trust, timeouts."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+
+from mailaudit.net.resolver import parse_nameserver
+from mailaudit.settings import Settings, Timeouts
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+# Exit codes, a public interface for CI (README "Exit codes").
+EXIT_OK = 0
+EXIT_FINDINGS = 1
+EXIT_USAGE = 2
+EXIT_NOT_TESTED = 3
+
+
+def _nameservers(
+    _ctx: click.Context, _param: click.Parameter, value: tuple[str, ...]
+) -> tuple[str, ...]:
+    # MAILAUDIT_NAMESERVER may hold several, separated by spaces or commas.
+    out: list[str] = []
+    for item in value:
+        out.extend(part for part in item.replace(",", " ").split() if part)
+    for spec in out:
+        try:
+            parse_nameserver(spec)
+        except ValueError as exc:
+            raise click.BadParameter(f"{spec!r}: expected IP[:PORT] ({exc})") from None
+    return tuple(out)
+
+
+def _resolve(
+    _ctx: click.Context, _param: click.Parameter, value: tuple[str, ...]
+) -> dict[str, tuple[str, ...]]:
+    table: dict[str, list[str]] = {}
+    for item in value:
+        host, sep, address = (
+            item.rpartition(":")
+            if item.count(":") == 1 or item.endswith("]")
+            else item.partition(":")
+        )
+        if not sep or not host or not address:
+            raise click.BadParameter(f"{item!r}: expected HOST:IP")
+        table.setdefault(host.lower().rstrip("."), []).append(address.strip("[]"))
+    return {k: tuple(v) for k, v in table.items()}
+
+
+def network_options(func: F) -> F:
+    @click.option(
+        "--nameserver",
+        "nameservers",
+        multiple=True,
+        envvar="MAILAUDIT_NAMESERVER",
+        callback=_nameservers,
+        help="DNS server to use, IP[:PORT]; repeatable. When given, the system resolver is never used.",
+    )
+    @click.option(
+        "--resolve",
+        "resolve",
+        multiple=True,
+        callback=_resolve,
+        metavar="HOST:IP",
+        help="Use IP for HOST (curl style, for staging hosts); repeatable.",
+    )
+    @click.option(
+        "--ca-file",
+        envvar="MAILAUDIT_CA_FILE",
+        type=click.Path(exists=True, dir_okay=False),
+        help="PEM file of extra trusted CAs (private or staging CA), added to the system store.",
+    )
+    @click.option(
+        "--timeout",
+        "timeout_s",
+        type=float,
+        default=Timeouts.reply_s,
+        show_default=True,
+        help="Seconds for each network step (connect, reply, TLS handshake).",
+    )
+    @click.option(
+        "--budget",
+        "budget_s",
+        type=float,
+        default=Timeouts.endpoint_budget_s,
+        show_default=True,
+        help="Seconds for everything one endpoint may take.",
+    )
+    @click.option(
+        "--ehlo-name",
+        default="mailaudit.invalid",
+        show_default=True,
+        help="Name we announce in EHLO.",
+    )
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        return func(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def settings_from(
+    *,
+    nameservers: tuple[str, ...],
+    resolve: dict[str, tuple[str, ...]],
+    ca_file: str | None,
+    timeout_s: float,
+    budget_s: float,
+    ehlo_name: str,
+) -> Settings:
+    return Settings(
+        nameservers=nameservers,
+        resolve=resolve,
+        ca_file=ca_file,
+        ehlo_name=ehlo_name,
+        timeouts=Timeouts(
+            connect_s=min(timeout_s, Timeouts.connect_s),
+            reply_s=timeout_s,
+            tls_handshake_s=timeout_s,
+            endpoint_budget_s=budget_s,
+            dns_s=min(timeout_s, Timeouts.dns_s),
+            http_s=timeout_s,
+        ),
+    )

@@ -1,0 +1,60 @@
+"""The seams of a run in one object: settings, resolver, TLS contexts, politeness limits and the
+clock. Everything that does I/O takes a `Context`; tests build one pointing at the lab."""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from mailaudit.net.resolver import Resolver
+from mailaudit.net.tls import permissive_context, verifying_context
+from mailaudit.settings import Settings
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class Context:
+    settings: Settings
+    resolver: Resolver
+    verifying_tls: ssl.SSLContext
+    permissive_tls: ssl.SSLContext
+    clock: Callable[[], datetime] = _utcnow
+    monotonic: Callable[[], float] = time.monotonic
+    _endpoint_locks: dict[tuple[str, int], asyncio.Semaphore] = field(default_factory=dict)
+    _global: asyncio.Semaphore | None = None
+
+    @classmethod
+    def create(cls, settings: Settings | None = None) -> Context:
+        settings = settings or Settings()
+        return cls(
+            settings=settings,
+            resolver=Resolver(
+                nameservers=settings.nameservers,
+                overrides=settings.resolve,
+                timeout_s=settings.timeouts.dns_s,
+            ),
+            verifying_tls=verifying_context(settings.ca_file),
+            permissive_tls=permissive_context(),
+        )
+
+    def endpoint_slot(self, address: str, port: int) -> asyncio.Semaphore:
+        """Politeness: at most `connections_per_endpoint` connections at once to one
+        (address, port), whoever asks."""
+        key = (address, port)
+        if key not in self._endpoint_locks:
+            self._endpoint_locks[key] = asyncio.Semaphore(
+                self.settings.limits.connections_per_endpoint
+            )
+        return self._endpoint_locks[key]
+
+    def global_slot(self) -> asyncio.Semaphore:
+        if self._global is None:
+            self._global = asyncio.Semaphore(self.settings.limits.max_concurrency)
+        return self._global

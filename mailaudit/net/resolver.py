@@ -1,0 +1,205 @@
+"""The tool's own resolver: every name the tool connects to is resolved here (dnspython), so a
+user's `--nameserver` and `--resolve` apply to SMTP, IMAP, POP3, HTTP and TLS work alike, and
+the system resolver is never consulted when a nameserver is given."""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+from dataclasses import dataclass
+from enum import StrEnum
+
+import dns.asyncresolver
+import dns.exception
+import dns.flags
+import dns.message
+import dns.name
+import dns.rdatatype
+import dns.resolver
+import dns.reversename
+
+from mailaudit.net.errors import DnsError
+
+
+class AnswerStatus(StrEnum):
+    OK = "ok"
+    NXDOMAIN = "nxdomain"
+    NO_ANSWER = "no-answer"
+
+
+@dataclass(frozen=True)
+class DnsAnswer:
+    name: str
+    rdtype: str
+    status: AnswerStatus
+    # Each record in presentation form ("10 mail.good.test.", "\"v=spf1 -all\"").
+    records: tuple[str, ...] = ()
+    # The AD bit: a validating resolver vouched for the answer (DNSSEC).
+    authenticated: bool = False
+    # The name the answer came from after CNAMEs, when it differs from `name`.
+    canonical_name: str | None = None
+
+
+@dataclass(frozen=True)
+class MxRecord:
+    preference: int
+    host: str  # without trailing dot; "" for a null MX (RFC 7505)
+
+
+@dataclass(frozen=True)
+class SrvRecord:
+    priority: int
+    weight: int
+    port: int
+    target: str  # without trailing dot; "" means "service not offered" (RFC 2782)
+
+
+def parse_nameserver(spec: str) -> tuple[str, int]:
+    """`IP`, `IP:PORT`, `[IPv6]:PORT` or a bare IPv6 address."""
+    spec = spec.strip()
+    if spec.startswith("["):
+        host, _, rest = spec[1:].partition("]")
+        port = int(rest[1:]) if rest.startswith(":") else 53
+    elif spec.count(":") == 1:
+        host, _, port_text = spec.partition(":")
+        port = int(port_text)
+    else:
+        host, port = spec, 53
+    ipaddress.ip_address(host)  # raises ValueError on a host name: we need an address
+    if not 0 < port < 65536:
+        raise ValueError(f"bad port in {spec!r}")
+    return host, port
+
+
+def is_ip_literal(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
+class Resolver:
+    def __init__(
+        self,
+        *,
+        nameservers: tuple[str, ...] = (),
+        overrides: dict[str, tuple[str, ...]] | None = None,
+        timeout_s: float = 4.0,
+    ) -> None:
+        if nameservers:
+            self._resolver = dns.asyncresolver.Resolver(configure=False)
+            parsed = [parse_nameserver(n) for n in nameservers]
+            self._resolver.nameservers = [host for host, _ in parsed]
+            self._resolver.nameserver_ports = {host: port for host, port in parsed}
+        else:
+            self._resolver = dns.asyncresolver.Resolver()
+        self._resolver.lifetime = timeout_s
+        self._resolver.timeout = min(timeout_s, 2.0)
+        # Ask for the AD bit so a validating resolver can tell us an answer was DNSSEC-checked.
+        self._resolver.use_edns(0, dns.flags.DO, 1232)
+        self._resolver.flags = dns.flags.RD | dns.flags.AD
+        self._overrides = {k.lower().rstrip("."): v for k, v in (overrides or {}).items()}
+
+    async def query(self, name: str, rdtype: str) -> DnsAnswer:
+        """One lookup; NXDOMAIN and NODATA are answers, not errors. Raises DnsError on timeouts,
+        SERVFAIL and malformed names."""
+        try:
+            answer = await self._resolver.resolve(name, rdtype, raise_on_no_answer=False)
+        except dns.resolver.NXDOMAIN:
+            return DnsAnswer(name, rdtype, AnswerStatus.NXDOMAIN)
+        except dns.resolver.LifetimeTimeout as exc:
+            raise DnsError(f"{rdtype} {name}: timeout", reason="timeout") from exc
+        except dns.resolver.NoNameservers as exc:
+            raise DnsError(
+                f"{rdtype} {name}: no server answered (SERVFAIL)", reason="servfail"
+            ) from exc
+        except (dns.name.NameTooLong, dns.name.LabelTooLong, dns.name.EmptyLabel) as exc:
+            raise DnsError(f"{rdtype} {name}: bad name", reason="bad-name") from exc
+        except dns.exception.DNSException as exc:
+            raise DnsError(f"{rdtype} {name}: {exc}", reason="error") from exc
+        rrset = answer.rrset
+        response = answer.response
+        authenticated = bool(
+            isinstance(response, dns.message.Message) and response.flags & dns.flags.AD
+        )
+        if rrset is None:
+            return DnsAnswer(name, rdtype, AnswerStatus.NO_ANSWER, authenticated=authenticated)
+        canonical = answer.canonical_name.to_text().rstrip(".")
+        return DnsAnswer(
+            name,
+            rdtype,
+            AnswerStatus.OK,
+            tuple(r.to_text() for r in rrset),
+            authenticated,
+            canonical if canonical.lower() != name.lower().rstrip(".") else None,
+        )
+
+    async def addresses(self, host: str) -> tuple[str, ...]:
+        """IPv4 and IPv6 addresses of `host` (overrides first, IP literals as they are).
+        Raises DnsError when the name has none."""
+        key = host.lower().rstrip(".")
+        if key in self._overrides:
+            return self._overrides[key]
+        if is_ip_literal(key.strip("[]")):
+            return (key.strip("[]"),)
+        a, aaaa = await asyncio.gather(self.query(host, "A"), self.query(host, "AAAA"))
+        found = a.records + aaaa.records
+        if found:
+            return found
+        if a.status is AnswerStatus.NXDOMAIN:
+            raise DnsError(f"{host}: no such domain (NXDOMAIN)", reason="nxdomain")
+        raise DnsError(f"{host}: no A or AAAA record", reason="no-answer")
+
+    async def mx(self, domain: str) -> tuple[DnsAnswer, tuple[MxRecord, ...]]:
+        answer = await self.query(domain, "MX")
+        records = []
+        for text in answer.records:
+            pref, _, host = text.partition(" ")
+            records.append(MxRecord(int(pref), host.rstrip(".")))
+        return answer, tuple(sorted(records, key=lambda r: (r.preference, r.host)))
+
+    async def srv(self, name: str) -> tuple[DnsAnswer, tuple[SrvRecord, ...]]:
+        answer = await self.query(name, "SRV")
+        records = []
+        for text in answer.records:
+            priority, weight, port, target = text.split()
+            records.append(SrvRecord(int(priority), int(weight), int(port), target.rstrip(".")))
+        return answer, tuple(sorted(records, key=lambda r: (r.priority, -r.weight)))
+
+    async def txt(self, name: str) -> tuple[DnsAnswer, tuple[str, ...]]:
+        """TXT strings of each record joined as RFC 7208 §3.3 says (no separator)."""
+        answer = await self.query(name, "TXT")
+        return answer, tuple(_join_txt(text) for text in answer.records)
+
+    async def ptr(self, address: str) -> tuple[DnsAnswer, tuple[str, ...]]:
+        name = dns.reversename.from_address(address).to_text()
+        answer = await self.query(name, "PTR")
+        return answer, tuple(r.rstrip(".") for r in answer.records)
+
+
+def _join_txt(presentation: str) -> str:
+    # dnspython renders a TXT rdata as one or more quoted strings; joining them is the value.
+    parts: list[str] = []
+    i = 0
+    while i < len(presentation):
+        if presentation[i] == '"':
+            j = i + 1
+            chunk = []
+            while j < len(presentation) and presentation[j] != '"':
+                if presentation[j] == "\\" and j + 1 < len(presentation):
+                    nxt = presentation[j + 1]
+                    if nxt.isdigit() and j + 3 < len(presentation):
+                        chunk.append(chr(int(presentation[j + 1 : j + 4])))
+                        j += 4
+                        continue
+                    chunk.append(nxt)
+                    j += 2
+                    continue
+                chunk.append(presentation[j])
+                j += 1
+            parts.append("".join(chunk))
+            i = j + 1
+        else:
+            i += 1
+    return "".join(parts)

@@ -1,0 +1,119 @@
+"""TLS contexts and the facts read off a finished handshake."""
+
+from __future__ import annotations
+
+import ssl
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
+
+
+def verifying_context(ca_file: str | None) -> ssl.SSLContext:
+    """The system trust store plus the user's private CA (lab, staging)."""
+    ctx = ssl.create_default_context()
+    if ca_file:
+        ctx.load_verify_locations(cafile=ca_file)
+    return ctx
+
+
+def permissive_context() -> ssl.SSLContext:
+    """For looking at a server whose certificate failed validation: still complete the handshake
+    so the rest of the dialogue (capabilities after TLS) can be observed. Never used to send
+    credentials."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    # Reach legacy servers too: what they offer is for the TLS checks to judge, not for us to
+    # refuse before we have seen it.
+    ctx.minimum_version = ssl.TLSVersion.MINIMUM_SUPPORTED
+    ctx.set_ciphers("ALL:@SECLEVEL=0")
+    return ctx
+
+
+@dataclass(frozen=True)
+class CertificateInfo:
+    subject: str
+    issuer: str
+    dns_names: tuple[str, ...]
+    not_before: str  # ISO 8601, UTC
+    not_after: str
+    key_type: str
+    key_bits: int | None
+    signature_algorithm: str | None
+    sha256_fingerprint: str
+
+
+@dataclass(frozen=True)
+class TlsSession:
+    version: str
+    cipher: str
+    cipher_bits: int | None
+    # Chain and name validated against the trust store and the name we connected to.
+    certificate_valid: bool
+    verify_error: str | None
+    certificate: CertificateInfo | None
+
+
+def describe_certificate(der: bytes) -> CertificateInfo:
+    cert = x509.load_der_x509_certificate(der)
+    try:
+        san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+        names = tuple(san.get_values_for_type(x509.DNSName))
+    except x509.ExtensionNotFound:
+        names = ()
+    key = cert.public_key()
+    key_type, bits = _key_facts(key)
+    sig = cert.signature_hash_algorithm
+    return CertificateInfo(
+        subject=cert.subject.rfc4514_string(),
+        issuer=cert.issuer.rfc4514_string(),
+        dns_names=names,
+        not_before=cert.not_valid_before_utc.isoformat(),
+        not_after=cert.not_valid_after_utc.isoformat(),
+        key_type=key_type,
+        key_bits=bits,
+        signature_algorithm=f"{sig.name}-{key_type}" if sig else key_type,
+        sha256_fingerprint=cert.fingerprint(_sha256()).hex(),
+    )
+
+
+def days_left(info: CertificateInfo, now: datetime | None = None) -> int:
+    end = datetime.fromisoformat(info.not_after)
+    return (end - (now or datetime.now(UTC))).days
+
+
+def _sha256() -> object:
+    from cryptography.hazmat.primitives import hashes
+
+    return hashes.SHA256()
+
+
+def _key_facts(key: object) -> tuple[str, int | None]:
+    if isinstance(key, rsa.RSAPublicKey):
+        return "RSA", key.key_size
+    if isinstance(key, ec.EllipticCurvePublicKey):
+        return "EC", key.curve.key_size
+    if isinstance(key, ed25519.Ed25519PublicKey):
+        return "Ed25519", 256
+    if isinstance(key, ed448.Ed448PublicKey):
+        return "Ed448", 456
+    if isinstance(key, dsa.DSAPublicKey):
+        return "DSA", key.key_size
+    return type(key).__name__, None
+
+
+def session_facts(
+    ssl_object: ssl.SSLObject | ssl.SSLSocket, *, verified: bool, verify_error: str | None
+) -> TlsSession:
+    cipher = ssl_object.cipher()
+    der = ssl_object.getpeercert(binary_form=True)
+    return TlsSession(
+        version=ssl_object.version() or "unknown",
+        cipher=cipher[0] if cipher else "unknown",
+        cipher_bits=cipher[2] if cipher else None,
+        certificate_valid=verified,
+        verify_error=verify_error,
+        certificate=describe_certificate(der) if der else None,
+    )

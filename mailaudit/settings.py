@@ -1,0 +1,41 @@
+"""Run settings: every knob in one frozen object, filled from the CLI or by library users."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Timeouts:
+    connect_s: float = 5.0
+    # One server reply (greeting, EHLO, CAPA...); bounded as a whole, so a server dripping one
+    # byte a second cannot stretch it.
+    reply_s: float = 10.0
+    tls_handshake_s: float = 10.0
+    # Everything one endpoint may take, all steps together.
+    endpoint_budget_s: float = 30.0
+    dns_s: float = 4.0
+    http_s: float = 8.0
+
+
+@dataclass(frozen=True)
+class Limits:
+    # Bytes one connection may receive in total before we give up on it.
+    max_bytes_per_connection: int = 1_048_576
+    max_http_body_bytes: int = 262_144
+    max_http_redirects: int = 10
+    # Politeness: connections at once to one (address, port).
+    connections_per_endpoint: int = 1
+    # Connections at once overall.
+    max_concurrency: int = 32
+
+
+@dataclass(frozen=True)
+class Settings:
+    nameservers: tuple[str, ...] = ()
+    # curl-style overrides: host name -> addresses.
+    resolve: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    ca_file: str | None = None
+    ehlo_name: str = "mailaudit.invalid"
+    timeouts: Timeouts = field(default_factory=Timeouts)
+    limits: Limits = field(default_factory=Limits)
