@@ -83,6 +83,9 @@ class Finding:
     confidence: Confidence = Confidence.CONFIRMED
     # The context in which the finding was judged, e.g. "opportunistic TLS between MTAs (port 25)".
     context: str | None = None
+    # Set when a policy waiver covers this finding: the waiver's reason. A waived finding stays
+    # in the report but no longer counts for --fail-on.
+    waived: str | None = None
 
 
 @dataclass(frozen=True)

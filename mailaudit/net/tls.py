@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from cryptography import x509
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
 
 
@@ -75,19 +76,13 @@ def describe_certificate(der: bytes) -> CertificateInfo:
         key_type=key_type,
         key_bits=bits,
         signature_algorithm=f"{sig.name}-{key_type}" if sig else key_type,
-        sha256_fingerprint=cert.fingerprint(_sha256()).hex(),
+        sha256_fingerprint=cert.fingerprint(hashes.SHA256()).hex(),
     )
 
 
 def days_left(info: CertificateInfo, now: datetime | None = None) -> int:
     end = datetime.fromisoformat(info.not_after)
     return (end - (now or datetime.now(UTC))).days
-
-
-def _sha256() -> object:
-    from cryptography.hazmat.primitives import hashes
-
-    return hashes.SHA256()
 
 
 def _key_facts(key: object) -> tuple[str, int | None]:

@@ -1,0 +1,3 @@
+from mailaudit.cli import main
+
+main()

@@ -1,0 +1,62 @@
+"""Which endpoints an audit of a domain looks at: the MX hosts on port 25, the client endpoints
+discovery found, and the hosts ISPs classically name smtp./imap./pop3./pop./mail."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from mailaudit.context import Context
+from mailaudit.net.errors import DnsError
+from mailaudit.probes.model import Endpoint, Scheme
+
+
+class Role(StrEnum):
+    EXPLICIT = "explicit"  # named by the user with --endpoint
+    MX = "mx"
+    CLIENT = "client"  # found by discovery
+    GUESS = "guess"
+
+    @property
+    def priority(self) -> int:
+        return list(Role).index(self)
+
+
+@dataclass(frozen=True)
+class Target:
+    endpoint: Endpoint
+    role: Role
+    domain: str
+
+    @property
+    def required(self) -> bool:
+        """A guessed endpoint that is not there is no finding; a named one is."""
+        return self.role is not Role.GUESS
+
+
+_CLIENT_SCHEMES = (Scheme.SUBMISSION, Scheme.SMTPS, Scheme.IMAP, Scheme.IMAPS, Scheme.POP3, Scheme.POP3S)
+GUESSES: dict[str, tuple[Scheme, ...]] = {
+    "smtp": (Scheme.SUBMISSION, Scheme.SMTPS, Scheme.SMTP),
+    "imap": (Scheme.IMAP, Scheme.IMAPS),
+    "pop3": (Scheme.POP3, Scheme.POP3S),
+    "pop": (Scheme.POP3, Scheme.POP3S),
+    "mail": (Scheme.SMTP, *_CLIENT_SCHEMES),
+}
+
+
+async def mx_targets(ctx: Context, domain: str) -> tuple[list[Target], list[str]]:
+    """Port 25 of every MX host; a null MX (RFC 7505) means none. Errors come back as text."""
+    try:
+        _, records = await ctx.resolver.mx(domain)
+    except DnsError as exc:
+        return [], [f"MX lookup failed: {exc}"]
+    targets = [Target(Endpoint(Scheme.SMTP, r.host.lower(), 25), Role.MX, domain) for r in records if r.host]
+    return targets, []
+
+
+def guess_targets(domain: str) -> list[Target]:
+    return [
+        Target(Endpoint(scheme, f"{prefix}.{domain}", scheme.default_port), Role.GUESS, domain)
+        for prefix, schemes in GUESSES.items()
+        for scheme in schemes
+    ]

@@ -1,0 +1,98 @@
+"""Thin per-protocol sessions over one `Connection`: send a command, read the reply with the
+right sans-I/O reader, upgrade to TLS. They hold no judgement and no dialogue logic beyond one
+command and its reply; probes and audits write their dialogues with them."""
+
+from __future__ import annotations
+
+import ssl
+
+from mailaudit.net.connection import Connection
+from mailaudit.net.tls import TlsSession
+from mailaudit.protocols.imap import ImapReader, ImapResponse, ImapTagger, imap_command
+from mailaudit.protocols.pop3 import Pop3Reader, Pop3Response, pop3_command
+from mailaudit.protocols.smtp import SmtpReply, SmtpReplyReader, smtp_command
+from mailaudit.settings import Timeouts
+
+
+class SmtpClient:
+    def __init__(self, conn: Connection, timeouts: Timeouts) -> None:
+        self.conn = conn
+        self.timeouts = timeouts
+        self.reader = SmtpReplyReader()
+
+    async def reply(self, what: str) -> SmtpReply:
+        return await self.conn.receive(
+            self.reader, self.reader.next_reply, timeout_s=self.timeouts.reply_s, what=what, show=lambda r: r.raw_lines()
+        )
+
+    async def command(self, verb: str, arg: str | None = None, *, shown_as: str | None = None) -> SmtpReply:
+        await self.conn.send(smtp_command(verb, arg), shown_as=shown_as, timeout_s=self.timeouts.reply_s)
+        return await self.reply(verb)
+
+    async def start_tls(self, context: ssl.SSLContext, server_name: str | None, *, verified: bool) -> TlsSession:
+        session = await self.conn.start_tls(
+            context, server_name=server_name, timeout_s=self.timeouts.tls_handshake_s, verified=verified, protocol_reader=self.reader
+        )
+        self.reader = SmtpReplyReader()
+        return session
+
+
+class Pop3Client:
+    def __init__(self, conn: Connection, timeouts: Timeouts) -> None:
+        self.conn = conn
+        self.timeouts = timeouts
+        self.reader = Pop3Reader()
+
+    async def response(self, what: str, *, multiline: bool = False) -> Pop3Response:
+        return await self.conn.receive(
+            self.reader,
+            lambda: self.reader.next_response(multiline=multiline),
+            timeout_s=self.timeouts.reply_s,
+            what=what,
+            show=lambda r: r.raw_lines(),
+        )
+
+    async def command(self, verb: str, arg: str | None = None, *, multiline: bool = False, shown_as: str | None = None) -> Pop3Response:
+        await self.conn.send(pop3_command(verb, arg), shown_as=shown_as, timeout_s=self.timeouts.reply_s)
+        return await self.response(verb, multiline=multiline)
+
+    async def start_tls(self, context: ssl.SSLContext, server_name: str | None, *, verified: bool) -> TlsSession:
+        session = await self.conn.start_tls(
+            context, server_name=server_name, timeout_s=self.timeouts.tls_handshake_s, verified=verified, protocol_reader=self.reader
+        )
+        self.reader = Pop3Reader()
+        return session
+
+
+class ImapClient:
+    def __init__(self, conn: Connection, timeouts: Timeouts) -> None:
+        self.conn = conn
+        self.timeouts = timeouts
+        self.reader = ImapReader()
+        self.tagger = ImapTagger()
+
+    async def response(self, what: str) -> ImapResponse:
+        return await self.conn.receive(
+            self.reader, self.reader.next_response, timeout_s=self.timeouts.reply_s, what=what, show=lambda r: [r.raw]
+        )
+
+    async def command(self, command: str, *args: str) -> tuple[ImapResponse, tuple[ImapResponse, ...]]:
+        """Send a tagged command; return its tagged completion and the untagged responses that
+        came before it."""
+        tag = self.tagger.next()
+        await self.conn.send(imap_command(tag, command, *args), timeout_s=self.timeouts.reply_s)
+        untagged: list[ImapResponse] = []
+        # A server may send any number of untagged responses first; the connection's byte
+        # limit bounds this loop.
+        while True:
+            response = await self.response(command)
+            if response.kind == "tagged" and response.tag == tag:
+                return response, tuple(untagged)
+            untagged.append(response)
+
+    async def start_tls(self, context: ssl.SSLContext, server_name: str | None, *, verified: bool) -> TlsSession:
+        session = await self.conn.start_tls(
+            context, server_name=server_name, timeout_s=self.timeouts.tls_handshake_s, verified=verified, protocol_reader=self.reader
+        )
+        self.reader = ImapReader()
+        return session
