@@ -1,0 +1,209 @@
+"""The discovery model: where a setting came from, how far to trust it, what the probe saw, and
+the answer. Frozen dataclasses only; `mailaudit.serial` turns a `DiscoveryResult` into JSON."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from mailaudit.model import Finding
+from mailaudit.probes.model import Observation, Scheme
+
+
+class Source(StrEnum):
+    """Where a candidate setting came from, highest priority first (Thunderbird's order, with
+    RFC 6186 SRV inserted before guessing)."""
+
+    AUTOCONFIG_HTTPS = "autoconfig-https"
+    AUTOCONFIG_WELLKNOWN_HTTPS = "autoconfig-wellknown-https"
+    AUTOCONFIG_HTTP = "autoconfig-http"
+    ISPDB = "ispdb"
+    MX_AUTOCONFIG = "mx-autoconfig"
+    MX_ISPDB = "mx-ispdb"
+    AUTODISCOVER = "autodiscover"
+    SRV = "srv"
+    GUESS = "guess"
+
+    @property
+    def priority(self) -> int:
+        """0 is best."""
+        return _SOURCE_ORDER.index(self)
+
+    @property
+    def is_published(self) -> bool:
+        """The provider (or a database) stated this setting; a guess states nothing."""
+        return self is not Source.GUESS
+
+
+_SOURCE_ORDER = list(Source)
+
+
+class Trust(StrEnum):
+    # Came over an authenticated channel from the domain's owner or a database the user chose.
+    TRUSTED = "trusted"
+    # Anyone on the path could have written it: plain HTTP, an HTTP hop, an unsigned SRV record
+    # pointing outside the user's domain.
+    UNTRUSTED = "untrusted"
+
+
+class Protocol(StrEnum):
+    IMAP = "imap"
+    POP3 = "pop3"
+    SMTP = "smtp"
+
+    @property
+    def is_incoming(self) -> bool:
+        return self is not Protocol.SMTP
+
+
+class Security(StrEnum):
+    SSL = "ssl"  # implicit TLS (RFC 8314)
+    STARTTLS = "starttls"
+    PLAIN = "plain"
+
+
+class UsernameForm(StrEnum):
+    ADDRESS = "address"  # the full e-mail address
+    LOCALPART = "localpart"
+    OTHER = "other"  # a fixed or unusual form, e.g. "%EMAILLOCALPART%.%EMAILDOMAIN%"
+    NONE = "none"  # no username given (no authentication, or a data error)
+
+
+@dataclass(frozen=True)
+class ServerSetting:
+    """What a mail client is told to type in."""
+
+    protocol: Protocol
+    host: str
+    port: int
+    security: Security
+    # The username with placeholders substituted when an address was given, else the template.
+    username: str | None = None
+    username_form: UsernameForm = UsernameForm.NONE
+    # ISPDB vocabulary: password-cleartext, password-encrypted, OAuth2, none...
+    auth: tuple[str, ...] = ()
+
+    @property
+    def key(self) -> tuple[str, int, Security]:
+        """What a probe can tell apart: one probe serves every setting with the same key."""
+        return (self.host, self.port, self.security)
+
+    @property
+    def scheme(self) -> Scheme:
+        if self.protocol is Protocol.IMAP:
+            return Scheme.IMAPS if self.security is Security.SSL else Scheme.IMAP
+        if self.protocol is Protocol.POP3:
+            return Scheme.POP3S if self.security is Security.SSL else Scheme.POP3
+        return Scheme.SMTPS if self.security is Security.SSL else Scheme.SUBMISSION
+
+    def label(self) -> str:
+        return f"{self.protocol.value} {self.host}:{self.port} {self.security.value}"
+
+
+@dataclass(frozen=True)
+class WebMail:
+    login_page: str
+
+
+@dataclass(frozen=True)
+class ProviderConfig:
+    """One `emailProvider` of a `config-v1.1.xml` file, placeholders substituted."""
+
+    provider_id: str
+    display_name: str | None
+    domains: tuple[str, ...]
+    incoming: tuple[ServerSetting, ...]
+    outgoing: tuple[ServerSetting, ...]
+    webmail: str | None = None
+    documentation: tuple[str, ...] = ()
+    # Server types we do not use (exchange, ews, graph...), for the record.
+    ignored_server_types: tuple[str, ...] = ()
+
+
+class VerificationStatus(StrEnum):
+    # The stated security worked, the certificate is valid for the host name.
+    VERIFIED = "verified"
+    # TLS worked but the certificate does not validate (chain or name).
+    CERTIFICATE_INVALID = "certificate-invalid"
+    # The server answers but offers no TLS where the setting says there is (or the setting is
+    # plain to begin with).
+    NO_TLS = "no-tls"
+    # The server answered in a way that is not the stated protocol, or broke the dialogue.
+    FAILED = "failed"
+    UNREACHABLE = "unreachable"
+    # Not probed: the run ended before (a higher source answered) or probing was off.
+    NOT_VERIFIED = "not-verified"
+
+    @property
+    def usable(self) -> bool:
+        return self is VerificationStatus.VERIFIED
+
+
+@dataclass(frozen=True)
+class Verification:
+    status: VerificationStatus
+    detail: str
+    observation: Observation | None = None
+    # AUTH mechanisms (SASL names, plus USER / LOGIN) the server offered after TLS.
+    mechanisms_after_tls: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Candidate:
+    setting: ServerSetting
+    source: Source
+    trust: Trust
+    # The URL or DNS name the setting came from.
+    origin: str
+    verification: Verification
+    # Position inside its source (first listed = the provider's first choice).
+    rank_in_source: int = 0
+
+
+class SourceStatus(StrEnum):
+    FOUND = "found"
+    NOT_FOUND = "not-found"  # 404, NXDOMAIN, no file: nothing published
+    FAILED = "failed"  # something is there but broken: bad XML, TLS error, timeout
+    SKIPPED = "skipped"  # not needed or not applicable
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One URL fetched or one name looked up, and what came of it."""
+
+    target: str
+    outcome: str
+
+
+@dataclass(frozen=True)
+class SourceOutcome:
+    source: Source
+    status: SourceStatus
+    detail: str
+    attempts: tuple[Attempt, ...] = ()
+    candidates: int = 0
+
+
+@dataclass(frozen=True)
+class Recommendation:
+    setting: ServerSetting
+    source: Source
+    trust: Trust
+    origin: str
+    mechanisms_after_tls: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class DiscoveryResult:
+    query: str
+    address: str | None
+    domain: str
+    incoming: Recommendation | None
+    alternative_incoming: Recommendation | None
+    outgoing: Recommendation | None
+    candidates: tuple[Candidate, ...]
+    sources: tuple[SourceOutcome, ...]
+    findings: tuple[Finding, ...]
+    provider_name: str | None = None
+    webmail: str | None = None
+    elapsed_ms: int = 0
