@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -120,5 +122,5 @@ def test_any_chunking_gives_the_same_lines_or_the_same_error(data: bytes, cuts: 
         return lines, None, buf.pending_bytes
 
     points = sorted({0, len(data), *(c for c in cuts if c <= len(data))})
-    chunks = [data[a:b] for a, b in zip(points, points[1:], strict=False)]
+    chunks = [data[a:b] for a, b in itertools.pairwise(points)]
     assert run(chunks) == run([data])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -61,7 +63,9 @@ def test_single_line_reply() -> None:
     [reply] = _read_all(b"220 mx.example ESMTP ready\r\n")
     assert reply == SmtpReply(code=220, lines=("mx.example ESMTP ready",))
     assert reply.is_positive
-    assert not (reply.is_intermediate or reply.is_transient or reply.is_permanent)
+    assert not reply.is_intermediate
+    assert not reply.is_transient
+    assert not reply.is_permanent
 
 
 def test_multiline_reply_keeps_every_line_in_order() -> None:
@@ -310,7 +314,7 @@ def test_smtp_command() -> None:
     ],
 )
 def test_smtp_command_refuses_injection(verb: str, arg: str | None) -> None:
-    with pytest.raises(ValueError, match="CR, LF or NUL|empty"):
+    with pytest.raises(ValueError, match=r"CR, LF or NUL|empty"):
         smtp_command(verb, arg)
 
 
@@ -335,7 +339,6 @@ def _run(chunks: list[bytes]) -> tuple[list[SmtpReply], str | None, int]:
                 calls += 1
                 assert calls <= len(chunk) + 1  # every reply consumed at least one byte
         except ProtocolError as error:
-            assert error.reason
             return replies, error.reason, -1
         assert reader.pending_bytes <= 100 + 32 + 2
     return replies, None, reader.pending_bytes
@@ -343,7 +346,7 @@ def _run(chunks: list[bytes]) -> tuple[list[SmtpReply], str | None, int]:
 
 def _chunks(data: bytes, cuts: list[int]) -> list[bytes]:
     points = sorted({0, len(data), *(c for c in cuts if c <= len(data))})
-    return [data[a:b] for a, b in zip(points, points[1:], strict=False)]
+    return [data[a:b] for a, b in itertools.pairwise(points)]
 
 
 @settings(max_examples=300, deadline=None)
