@@ -23,3 +23,7 @@ class ProtocolError(Exception):
     @property
     def message(self) -> str:
         return str(self)
+
+    def __reduce__(self) -> tuple[type[ProtocolError], tuple[str, str]]:
+        # Keep `reason` across pickling (Exception would rebuild from the message alone).
+        return (type(self), (self.reason, str(self)))

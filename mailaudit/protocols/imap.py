@@ -21,6 +21,8 @@ _STATUSES = frozenset({"OK", "NO", "BAD", "PREAUTH", "BYE"})
 _TAGGED_STATUSES = frozenset({"OK", "NO", "BAD"})
 # atom-specials of RFC 9051 §9 (plus CTLs): an argument holding one of these must be quoted.
 _ATOM_SPECIALS = frozenset('(){ %*"\\]')
+# RFC 9051 §9: tag = 1*<any ASTRING-CHAR except "+">, ASTRING-CHAR = ATOM-CHAR / "]".
+_TAG_CHARS = frozenset(chr(c) for c in range(0x21, 0x7F)) - frozenset('(){%*"\\+')
 
 Kind = Literal["untagged", "tagged", "continuation"]
 
@@ -109,7 +111,7 @@ class ImapReader:
             if line is None:
                 return None
             self._count(before - self._buf.pending_bytes)
-            match = _LITERAL.search(line)
+            match = _LITERAL.search(line) if line.endswith(b"}") else None
             if match is None:
                 self._parts.append(line)
                 raw = b"".join(self._parts)
@@ -177,7 +179,7 @@ def _parse(raw: str) -> ImapResponse:
             "untagged", None, None, None, (), after.strip(), raw,
             data_name=word, data_args=tuple(after.split()),
         )  # fmt: skip
-    if word not in _TAGGED_STATUSES or not head.isprintable() or head.startswith("+"):
+    if word not in _TAGGED_STATUSES or not set(head) <= _TAG_CHARS:
         raise ProtocolError("bad-response", f"malformed tagged response: {raw[:40]!r}")
     code, code_args, text = _split_code(after.strip())
     return ImapResponse("tagged", head, word, code, code_args, text, raw)

@@ -242,9 +242,13 @@ def _run(chunks: list[bytes], multiline: list[bool]) -> tuple[list[Pop3Response]
     for chunk in chunks:
         reader.feed(chunk)
         try:
+            before = reader.pending_bytes
             while (
                 response := reader.next_response(multiline=multiline[len(out) % len(multiline)])
             ) is not None:
+                # Termination: every returned response consumed at least one byte.
+                assert reader.pending_bytes < before
+                before = reader.pending_bytes
                 out.append(response)
         except ProtocolError as error:
             return out, error.reason, -1

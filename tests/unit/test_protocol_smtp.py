@@ -332,12 +332,13 @@ def _run(chunks: list[bytes]) -> tuple[list[SmtpReply], str | None, int]:
     replies: list[SmtpReply] = []
     for chunk in chunks:
         reader.feed(chunk)
-        calls = 0
         try:
+            before = reader.pending_bytes
             while (reply := reader.next_reply()) is not None:
+                # Termination: every returned reply consumed at least one byte.
+                assert reader.pending_bytes < before
+                before = reader.pending_bytes
                 replies.append(reply)
-                calls += 1
-                assert calls <= len(chunk) + 1  # every reply consumed at least one byte
         except ProtocolError as error:
             return replies, error.reason, -1
         assert reader.pending_bytes <= 100 + 32 + 2
