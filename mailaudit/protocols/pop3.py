@@ -34,7 +34,11 @@ class Pop3Response:
 
 
 class Pop3Reader:
-    """Reads responses; caps lines and bytes per response so an endless body cannot grow memory."""
+    """Reads responses; caps lines and bytes per response so an endless body cannot grow memory.
+
+    RFC 2449 §4 limits a status line to 512 octets, but bodies (RETR, TOP) may carry longer
+    message lines, hence the looser default line cap.
+    """
 
     def __init__(
         self, *, max_line_bytes: int = 2048, max_lines: int = 1000, max_bytes: int = 262144

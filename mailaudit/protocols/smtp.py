@@ -69,6 +69,8 @@ class SmtpReplyReader:
 
     Without the caps a server sending an endless ``250-`` reply would grow our memory without
     bound; the caps turn that into a ProtocolError the driver reports as a violation.
+    RFC 5321 §4.5.3.1.5 limits a reply line to 512 octets; the default line cap is looser
+    because real servers exceed it (long EHLO greetings, banners) and we audit, not enforce.
     """
 
     def __init__(
