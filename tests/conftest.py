@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import dns.message
@@ -39,11 +38,17 @@ def lab_env() -> dict[str, str]:
     env = _lab_env()
     nameserver = env.get("MAILAUDIT_NAMESERVER")
     if not nameserver or not env.get("MAILAUDIT_CA_FILE"):
-        pytest.fail("the lab is not set up: run `fixtures/lab/lab.sh start` (or deselect with -m 'not lab')")
+        pytest.fail(
+            "the lab is not set up: run `fixtures/lab/lab.sh start` (or deselect with -m 'not lab')"
+        )
     try:
-        dns.query.udp(dns.message.make_query("good.test", "SOA"), nameserver.split(":")[0], timeout=2.0)
+        dns.query.udp(
+            dns.message.make_query("good.test", "SOA"), nameserver.split(":")[0], timeout=2.0
+        )
     except Exception as exc:
-        pytest.fail(f"the lab DNS at {nameserver} does not answer ({exc}): run `fixtures/lab/lab.sh start`")
+        pytest.fail(
+            f"the lab DNS at {nameserver} does not answer ({exc}): run `fixtures/lab/lab.sh start`"
+        )
     return env
 
 
@@ -57,11 +62,21 @@ def lab_settings(env: dict[str, str], **timeouts: float) -> Settings:
 
 
 @pytest.fixture
-def lab_ctx(lab_env: dict[str, str]) -> Iterator[Context]:
-    yield Context.create(lab_settings(lab_env))
+def lab_ctx(lab_env: dict[str, str]) -> Context:
+    return Context.create(lab_settings(lab_env))
 
 
 @pytest.fixture
-def fast_lab_ctx(lab_env: dict[str, str]) -> Iterator[Context]:
+def fast_lab_ctx(lab_env: dict[str, str]) -> Context:
     """Short timeouts, for scenarios with dead or silent servers."""
-    yield Context.create(lab_settings(lab_env, connect_s=1.0, reply_s=1.5, tls_handshake_s=1.5, endpoint_budget_s=3.0, dns_s=2.0, http_s=2.0))
+    return Context.create(
+        lab_settings(
+            lab_env,
+            connect_s=1.0,
+            reply_s=1.5,
+            tls_handshake_s=1.5,
+            endpoint_budget_s=3.0,
+            dns_s=2.0,
+            http_s=2.0,
+        )
+    )

@@ -58,6 +58,7 @@ def network_options(func: F) -> F:
         multiple=True,
         envvar="MAILAUDIT_NAMESERVER",
         callback=_nameservers,
+        metavar="IP[:PORT]",
         help="DNS server to use, IP[:PORT]; repeatable. When given, the system resolver is never used.",
     )
     @click.option(

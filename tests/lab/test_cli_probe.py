@@ -11,7 +11,14 @@ def run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     import os
 
     full_env = {**os.environ, **env}
-    return subprocess.run([sys.executable, "-m", "mailaudit", *args], capture_output=True, text=True, env=full_env, timeout=60, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "mailaudit", *args],
+        capture_output=True,
+        text=True,
+        env=full_env,
+        timeout=60,
+        check=False,
+    )
 
 
 def test_probe_smtp_good_shows_starttls_and_valid_certificate(lab_env: dict[str, str]) -> None:
@@ -30,7 +37,18 @@ def test_probe_pop3_plain_shows_login_before_tls(lab_env: dict[str, str]) -> Non
 
 
 def test_dead_server_gives_timeout_error_and_others_still_probed(lab_env: dict[str, str]) -> None:
-    result = run(lab_env, "probe", "--timeout", "1.5", "--budget", "3", "--format", "json", "smtp://mail.dead.test", "imaps://imap.good.test")
+    result = run(
+        lab_env,
+        "probe",
+        "--timeout",
+        "1.5",
+        "--budget",
+        "3",
+        "--format",
+        "json",
+        "smtp://mail.dead.test",
+        "imaps://imap.good.test",
+    )
 
     assert result.returncode == 3
     data = json.loads(result.stdout)

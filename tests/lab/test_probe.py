@@ -8,7 +8,12 @@ from mailaudit.context import Context
 from mailaudit.probes.endpoint import probe, probe_all_addresses
 from mailaudit.probes.model import Endpoint, ProbeStatus
 
-GOOD_STARTTLS = ["smtp://mail.good.test", "submission://smtp.good.test", "imap://imap.good.test", "pop3://pop3.good.test"]
+GOOD_STARTTLS = [
+    "smtp://mail.good.test",
+    "submission://smtp.good.test",
+    "imap://imap.good.test",
+    "pop3://pop3.good.test",
+]
 GOOD_IMPLICIT = ["smtps://smtp.good.test", "imaps://imap.good.test", "pop3s://pop3.good.test"]
 
 
@@ -21,7 +26,8 @@ async def test_starttls_is_performed_and_certificate_valid(lab_ctx: Context, url
     assert obs.tls is not None
     assert obs.tls.certificate_valid, obs.tls.verify_error
     assert obs.tls.version in ("TLSv1.2", "TLSv1.3")
-    assert obs.capabilities_before_tls and obs.capabilities_after_tls
+    assert obs.capabilities_before_tls
+    assert obs.capabilities_after_tls
     # good.test disables login before TLS everywhere.
     assert obs.login_offered_before_tls is False
     # STARTTLS is not offered a second time inside TLS (RFC 3207 §4.2).
@@ -34,7 +40,8 @@ async def test_implicit_tls_endpoints(lab_ctx: Context, url: str) -> None:
     obs = await probe(lab_ctx, Endpoint.parse(url))
 
     assert obs.status is ProbeStatus.COMPLETED, obs.failure
-    assert obs.tls is not None and obs.tls.certificate_valid
+    assert obs.tls is not None
+    assert obs.tls.certificate_valid
     assert obs.starttls_offered is None
     assert obs.greeting
 
@@ -46,7 +53,9 @@ async def test_submission_offers_auth_only_after_tls(lab_ctx: Context) -> None:
     assert "PLAIN" in obs.auth_mechanisms_after_tls
 
 
-@pytest.mark.parametrize("url", ["submission://smtp.plain.test", "pop3://pop3.plain.test", "imap://imap.plain.test"])
+@pytest.mark.parametrize(
+    "url", ["submission://smtp.plain.test", "pop3://pop3.plain.test", "imap://imap.plain.test"]
+)
 async def test_plain_test_offers_login_before_tls(lab_ctx: Context, url: str) -> None:
     obs = await probe(lab_ctx, Endpoint.parse(url))
 
@@ -80,11 +89,13 @@ async def test_refused_connection_is_reported(fast_lab_ctx: Context) -> None:
     obs = await probe(fast_lab_ctx, Endpoint.parse("submission://smtp.dead.test"))
 
     assert obs.status is ProbeStatus.FAILED
-    assert obs.failure is not None and obs.failure.reason == "refused"
+    assert obs.failure is not None
+    assert obs.failure.reason == "refused"
 
 
 async def test_unknown_host_is_a_dns_failure(fast_lab_ctx: Context) -> None:
     (obs,) = await probe_all_addresses(fast_lab_ctx, Endpoint.parse("imap://nonexistent.good.test"))
 
     assert obs.status is ProbeStatus.FAILED
-    assert obs.failure is not None and obs.failure.reason == "dns-nxdomain"
+    assert obs.failure is not None
+    assert obs.failure.reason == "dns-nxdomain"

@@ -1,0 +1,143 @@
+"""`mailaudit audit DOMAIN...`"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from mailaudit.audit.runner import AuditOptions, run_audit
+from mailaudit.audit.targets import Role
+from mailaudit.cli import outputs
+from mailaudit.cli.options import EXIT_USAGE, network_options, settings_from
+from mailaudit.context import Context
+from mailaudit.model import Severity
+from mailaudit.probes.model import Endpoint
+
+
+@click.command()
+@click.argument("domains", nargs=-1, metavar="DOMAIN...")
+@click.option(
+    "--endpoint",
+    "endpoints",
+    multiple=True,
+    metavar="URL",
+    help="Audit this endpoint too (SCHEME://HOST[:PORT]); repeatable.",
+)
+@click.option(
+    "--only",
+    type=click.Choice(["mx", "client"]),
+    help="Audit only the MX hosts or only the client endpoints.",
+)
+@click.option(
+    "--no-guess",
+    is_flag=True,
+    help="Do not try the classic smtp./imap./pop3./pop./mail. host names.",
+)
+@click.option(
+    "--relay-test-domain",
+    default=AuditOptions.relay_test_domain,
+    show_default=True,
+    help="External domain used as the foreign recipient in the open-relay test (never delivered: no DATA is sent).",
+)
+@click.option(
+    "--fail-on",
+    type=click.Choice([s.value for s in Severity]),
+    help="Exit 1 when an unwaived finding reaches this severity.",
+)
+@click.option(
+    "--policy",
+    "policy_file",
+    type=click.Path(exists=True, dir_okay=False),
+    help="Policy file (mailaudit.toml): required endpoints, requirements, waivers.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(outputs.FORMATS),
+    default="text",
+    show_default=True,
+    help="What to print on standard output.",
+)
+@click.option(
+    "--json",
+    "json_out",
+    type=click.Path(dir_okay=False),
+    help="Also write the JSON report to this file.",
+)
+@click.option(
+    "--html",
+    "html_out",
+    type=click.Path(dir_okay=False),
+    help="Also write the HTML report to this file.",
+)
+@click.option(
+    "--sarif",
+    "sarif_out",
+    type=click.Path(dir_okay=False),
+    help="Also write SARIF 2.1.0 to this file.",
+)
+@click.option(
+    "--junit",
+    "junit_out",
+    type=click.Path(dir_okay=False),
+    help="Also write JUnit XML to this file.",
+)
+@click.option("-q", "--quiet", is_flag=True, help="Print only the summary.")
+@click.option("-v", "--verbose", is_flag=True, help="Print evidence and transcripts too.")
+@network_options
+def audit(
+    domains: tuple[str, ...],
+    endpoints: tuple[str, ...],
+    only: str | None,
+    no_guess: bool,
+    relay_test_domain: str,
+    fail_on: str | None,
+    policy_file: str | None,
+    fmt: str,
+    json_out: str | None,
+    html_out: str | None,
+    sarif_out: str | None,
+    junit_out: str | None,
+    quiet: bool,
+    verbose: bool,
+    **network: Any,
+) -> None:
+    """Audit the mail servers of each DOMAIN: MX hosts, client endpoints, TLS and DNS policy.
+
+    Exit status: 0 nothing at or above --fail-on, 1 findings at or above it, 2 usage error,
+    3 something could not be tested (and nothing reached the threshold).
+    """
+    if not domains and not endpoints:
+        raise click.UsageError("give at least one DOMAIN or --endpoint URL")
+    try:
+        extra = tuple(Endpoint.parse(u) for u in endpoints)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+    ctx = Context.create(settings_from(**network))
+    options = AuditOptions(
+        only=frozenset({Role(only)}) if only else frozenset(),
+        extra_endpoints=extra,
+        guess=not no_guess,
+        relay_test_domain=relay_test_domain,
+        progress=outputs.progress_callback(enabled=fmt == "text" and not quiet),
+    )
+    report = asyncio.run(run_audit(ctx, domains, options))
+    try:
+        report = outputs.apply_policy_file(report, policy_file)
+    except ValueError as exc:
+        click.echo(f"Error: policy file: {exc}", err=True)
+        sys.exit(EXIT_USAGE)
+    for path, kind in (
+        (json_out, "json"),
+        (html_out, "html"),
+        (sarif_out, "sarif"),
+        (junit_out, "junit"),
+    ):
+        if path:
+            Path(path).write_text(outputs.render(report, kind), encoding="utf-8")
+    click.echo(outputs.render(report, fmt, quiet=quiet, verbose=verbose), nl=False)
+    sys.exit(outputs.exit_code(report, Severity(fail_on) if fail_on else None))
