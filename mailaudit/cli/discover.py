@@ -1,0 +1,160 @@
+"""`mailaudit discover ADDRESS_OR_DOMAIN` and `mailaudit ispdb lint DIR`: thin adapters over
+`mailaudit.discovery`."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from mailaudit.cli.options import (
+    EXIT_FINDINGS,
+    EXIT_NOT_TESTED,
+    EXIT_OK,
+    EXIT_USAGE,
+    network_options,
+    settings_from,
+)
+from mailaudit.context import Context
+from mailaudit.discovery import DiscoveryResult, GuessMode, lint_files
+from mailaudit.discovery import discover as run_discovery
+from mailaudit.discovery.render import FORMATS, render
+from mailaudit.model import Finding, Severity
+from mailaudit.serial import to_data
+
+_SEVERITIES = [s.value for s in Severity]
+
+
+@click.command()
+@click.argument("query", metavar="ADDRESS_OR_DOMAIN")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(FORMATS),
+    default="text",
+    show_default=True,
+    help="text, json, or a file to publish: thunderbird (config-v1.1.xml), mobileconfig "
+    "(Apple profile, no password), autodiscover (POX response).",
+)
+@click.option(
+    "--ispdb",
+    "ispdb_dir",
+    envvar="MAILAUDIT_ISPDB",
+    type=click.Path(exists=True, file_okay=False),
+    help="Directory of ISPDB config-v1.1.xml files (Thunderbird's ispdb/ folder).",
+)
+@click.option(
+    "--ispdb-url",
+    metavar="URL",
+    help="Base URL of an ISPDB mirror; <URL>/<domain> is fetched.",
+)
+@click.option(
+    "--guess",
+    "guess_mode",
+    type=click.Choice([m.value for m in GuessMode]),
+    default=GuessMode.AUTO.value,
+    show_default=True,
+    help="Guess host names: auto (only when published sources give no verified setting), "
+    "always, never.",
+)
+@click.option(
+    "--fail-on",
+    type=click.Choice(_SEVERITIES),
+    default=Severity.MEDIUM.value,
+    show_default=True,
+    help="Exit 1 when a finding has at least this severity.",
+)
+@network_options
+def discover(
+    query: str,
+    fmt: str,
+    ispdb_dir: str | None,
+    ispdb_url: str | None,
+    guess_mode: str,
+    fail_on: str,
+    **network: Any,
+) -> None:
+    """Find the mail settings a client should use for ADDRESS_OR_DOMAIN, verify each candidate
+    with a real TLS handshake, and report where each came from.
+
+    Sources, highest priority first: provider autoconfig (HTTPS, then plain HTTP), ISPDB, the
+    MX provider's autoconfig and ISPDB entry, Autodiscover (POX, no credentials), RFC 6186 SRV,
+    guessing. No password is ever asked for or sent.
+
+    Exit status: 0 settings found, 1 findings at --fail-on or above, 3 no setting could be
+    verified, 2 usage error.
+    """
+    ctx = Context.create(settings_from(**network))
+    try:
+        result = asyncio.run(
+            run_discovery(
+                ctx,
+                query,
+                ispdb_dir=ispdb_dir,
+                ispdb_url=ispdb_url,
+                guess_mode=GuessMode(guess_mode),
+            )
+        )
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+    sys.stdout.buffer.write(render(result, fmt))
+    sys.stdout.flush()
+    sys.exit(_exit_code(result, Severity(fail_on)))
+
+
+def _exit_code(result: DiscoveryResult, fail_on: Severity) -> int:
+    if result.incoming is None and result.outgoing is None:
+        return EXIT_NOT_TESTED
+    if _worst(result.findings, fail_on):
+        return EXIT_FINDINGS
+    return EXIT_OK
+
+
+def _worst(findings: tuple[Finding, ...], fail_on: Severity) -> bool:
+    return any(f.severity.at_least(fail_on) for f in findings)
+
+
+@click.group()
+def ispdb() -> None:
+    """Work with ISPDB / autoconfig config-v1.1.xml files."""
+
+
+@ispdb.command()
+@click.argument("directory", type=click.Path(exists=True, file_okay=False))
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
+@click.option(
+    "--fail-on",
+    type=click.Choice(_SEVERITIES),
+    default=Severity.MEDIUM.value,
+    show_default=True,
+    help="Exit 1 when a finding has at least this severity.",
+)
+def lint(directory: str, fmt: str, fail_on: str) -> None:
+    """Report data problems in every *.xml file of DIRECTORY: unknown or broken placeholders,
+    plaintext-only providers, odd port/security pairs, missing usernames, unreadable files."""
+    paths = sorted(Path(directory).glob("*.xml"))
+    if not paths:
+        click.echo(f"no *.xml files in {directory}", err=True)
+        sys.exit(EXIT_USAGE)
+    report = lint_files((p.name, p.read_bytes()) for p in paths)
+    if fmt == "json":
+        json.dump(to_data(report), sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    else:
+        for f in report.findings:
+            click.echo(f"{f.subject}: [{f.severity.value}] {f.id}: {f.detail}")
+        counts: dict[str, int] = {}
+        for f in report.findings:
+            counts[f.id] = counts.get(f.id, 0) + 1
+        click.echo(
+            f"{report.files} files, {report.providers} providers, {report.domains} domains, "
+            f"{len(report.findings)} findings"
+            + (": " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())) if counts else "")
+        )
+    sys.exit(EXIT_FINDINGS if _worst(report.findings, Severity(fail_on)) else EXIT_OK)

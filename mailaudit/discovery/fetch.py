@@ -1,0 +1,71 @@
+"""HTTP for discovery: one request at a time through `mailaudit.net.http.fetch`, redirects
+followed here so each hop can be judged (plain-HTTP hops make a result untrusted, hops off the
+user's registrable domain are reported), and bounded in number."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from mailaudit.context import Context
+from mailaudit.discovery.query import DomainRules
+from mailaudit.net.errors import NetError
+from mailaudit.net.http import HttpError, HttpResponse, fetch
+
+
+@dataclass(frozen=True)
+class Fetched:
+    response: HttpResponse
+    # Every URL requested, the first one first.
+    chain: tuple[str, ...]
+
+    @property
+    def has_plain_http_hop(self) -> bool:
+        return any(url.lower().startswith("http:") for url in self.chain)
+
+    def foreign_hops(self, rules: DomainRules, domain: str) -> tuple[str, ...]:
+        """URLs of the chain outside `domain`'s registrable domain."""
+        return tuple(url for url in self.chain if not rules.same_registrable(host_of(url), domain))
+
+
+def host_of(url: str) -> str:
+    return (urlsplit(url).hostname or "").lower()
+
+
+async def fetch_following(
+    ctx: Context,
+    url: str,
+    *,
+    method: str = "GET",
+    body: bytes | None = None,
+    headers: dict[str, str] | None = None,
+    max_redirects: int | None = None,
+    allow_downgrade: bool = True,
+) -> Fetched:
+    """Fetch `url`, following redirects with the same method and body (Autodiscover expects
+    its POST to be repeated). Raises NetError on transport failures and on too many redirects;
+    with `allow_downgrade=False` a redirect from HTTPS to plain HTTP is refused."""
+    limit = ctx.settings.limits.max_http_redirects if max_redirects is None else max_redirects
+    chain = [url]
+    current = url
+    while True:
+        response = await fetch(ctx, current, method=method, body=body, headers=headers)
+        target = response.redirect_target()
+        if target is None:
+            return Fetched(response, tuple(chain))
+        if len(chain) > limit:
+            raise HttpError(f"{url}: more than {limit} redirects", reason="too-many-redirects")
+        if (
+            not allow_downgrade
+            and current.lower().startswith("https:")
+            and target.lower().startswith("http:")
+        ):
+            raise HttpError(
+                f"{current}: redirect to plain HTTP ({target}) refused", reason="downgrade"
+            )
+        chain.append(target)
+        current = target
+
+
+def describe_error(exc: NetError) -> str:
+    return f"{exc.reason}: {exc}"

@@ -1,0 +1,216 @@
+"""From verified candidates to the answer, and the warnings. Pure.
+
+Ranking follows Thunderbird's rule, with verification added: the highest-priority source wins;
+a lower source wins only when every higher one failed, and "failed" includes "its settings did
+not verify". Within a source, IMAP comes before POP3 and the provider's own order is kept.
+Plain (no TLS) settings are never recommended.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import replace
+
+from mailaudit.checks.catalogue import finding
+from mailaudit.discovery.model import (
+    Candidate,
+    Protocol,
+    Recommendation,
+    Security,
+    ServerSetting,
+    Source,
+    Trust,
+    VerificationStatus,
+)
+from mailaudit.discovery.verify import offers_valid_starttls
+from mailaudit.model import Finding, Severity
+
+_OAUTH = {"XOAUTH2", "OAUTHBEARER"}
+_HASHED = {"CRAM-MD5", "DIGEST-MD5", "SCRAM-SHA-1", "SCRAM-SHA-256", "APOP"}
+_CLEARTEXT = {"PLAIN", "LOGIN", "USER"}
+
+
+def usable_setting(candidate: Candidate) -> ServerSetting | None:
+    """The setting a client can use safely, or None. A plain setting whose server offers
+    STARTTLS with a valid certificate is usable as STARTTLS."""
+    if candidate.verification.status is VerificationStatus.VERIFIED:
+        return candidate.setting
+    if candidate.setting.security is Security.PLAIN and offers_valid_starttls(
+        candidate.verification
+    ):
+        return replace(candidate.setting, security=Security.STARTTLS)
+    return None
+
+
+def is_plaintext_fallback(candidate: Candidate) -> bool:
+    """The server answers, but only without TLS."""
+    obs = candidate.verification.observation
+    return (
+        candidate.verification.status is VerificationStatus.NO_TLS
+        and obs is not None
+        and obs.failure is None
+        and obs.tls is None
+    )
+
+
+def ordered(candidates: Iterable[Candidate]) -> list[Candidate]:
+    return sorted(
+        candidates,
+        key=lambda c: (
+            c.source.priority,
+            _PROTOCOL_ORDER[c.setting.protocol],
+            c.rank_in_source,
+        ),
+    )
+
+
+_PROTOCOL_ORDER = {Protocol.IMAP: 0, Protocol.POP3: 1, Protocol.SMTP: 2}
+
+
+def recommend(
+    candidates: Sequence[Candidate], protocols: frozenset[Protocol]
+) -> Recommendation | None:
+    for candidate in ordered(c for c in candidates if c.setting.protocol in protocols):
+        setting = usable_setting(candidate)
+        if setting is None:
+            continue
+        mechanisms = candidate.verification.mechanisms_after_tls
+        if not setting.auth:
+            setting = replace(setting, auth=auth_from_mechanisms(setting.protocol, mechanisms))
+        return Recommendation(
+            setting=setting,
+            source=candidate.source,
+            trust=candidate.trust,
+            origin=candidate.origin,
+            mechanisms_after_tls=mechanisms,
+        )
+    return None
+
+
+def auth_from_mechanisms(protocol: Protocol, mechanisms: Sequence[str]) -> tuple[str, ...]:
+    """ISPDB vocabulary for what the server offered after TLS."""
+    offered = {m.upper() for m in mechanisms}
+    out: list[str] = []
+    # IMAP LOGIN and POP3 USER/PASS need no SASL mechanism: a password works once under TLS.
+    if offered & _CLEARTEXT or protocol is not Protocol.SMTP:
+        out.append("password-cleartext")
+    if offered & _HASHED:
+        out.append("password-encrypted")
+    if offered & _OAUTH:
+        out.append("OAuth2")
+    return tuple(out)
+
+
+def choose(
+    candidates: Sequence[Candidate],
+) -> tuple[Recommendation | None, Recommendation | None, Recommendation | None]:
+    """(incoming, alternative incoming, outgoing)."""
+    incoming = recommend(candidates, frozenset({Protocol.IMAP, Protocol.POP3}))
+    alternative = None
+    if incoming is not None:
+        other = Protocol.POP3 if incoming.setting.protocol is Protocol.IMAP else Protocol.IMAP
+        alternative = recommend(candidates, frozenset({other}))
+    outgoing = recommend(candidates, frozenset({Protocol.SMTP}))
+    return incoming, alternative, outgoing
+
+
+def judge(
+    domain: str,
+    candidates: Sequence[Candidate],
+    incoming: Recommendation | None,
+    outgoing: Recommendation | None,
+) -> tuple[Finding, ...]:
+    findings: list[Finding] = []
+    seen: set[tuple[Source, tuple[str, int, Security]]] = set()
+    for candidate in ordered(candidates):
+        if not candidate.source.is_published or (candidate.source, candidate.setting.key) in seen:
+            continue
+        seen.add((candidate.source, candidate.setting.key))
+        findings.extend(_published(domain, candidate))
+    for role, chosen, protocols in (
+        ("incoming", incoming, (Protocol.IMAP, Protocol.POP3)),
+        ("outgoing", outgoing, (Protocol.SMTP,)),
+    ):
+        if chosen is not None:
+            continue
+        relevant = [c for c in candidates if c.setting.protocol in protocols]
+        plain = [c for c in relevant if is_plaintext_fallback(c)]
+        if plain:
+            findings.append(
+                finding(
+                    "discovery.plaintext-only",
+                    domain,
+                    f"no {role} setting with TLS works; the server(s) answer only without TLS, "
+                    "so passwords would cross the network in clear text. Not recommended.",
+                    evidence=tuple(f"{c.setting.label()} ({c.source.value})" for c in plain),
+                )
+            )
+        else:
+            findings.append(
+                finding(
+                    "discovery.no-settings",
+                    domain,
+                    f"no working {role} setting found",
+                    evidence=tuple(
+                        f"{c.setting.label()}: {c.verification.status.value}" for c in relevant
+                    )[:10],
+                )
+            )
+    untrusted = [r for r in (incoming, outgoing) if r is not None and r.trust is Trust.UNTRUSTED]
+    if untrusted:
+        findings.append(
+            finding(
+                "discovery.untrusted-source",
+                domain,
+                "the recommended settings came over an unauthenticated channel "
+                f"({', '.join(sorted({r.source.value for r in untrusted}))}); they were verified "
+                "by a TLS handshake, but a client that trusts this source could be misled",
+                evidence=tuple(sorted({r.origin for r in untrusted})),
+            )
+        )
+    guessed = [r for r in (incoming, outgoing) if r is not None and r.source is Source.GUESS]
+    if guessed:
+        findings.append(
+            finding(
+                "discovery.guessed-only",
+                domain,
+                "no published source gave a working setting; found by guessing: "
+                + ", ".join(r.setting.label() for r in guessed),
+            )
+        )
+    return tuple(findings)
+
+
+def _published(domain: str, candidate: Candidate) -> Iterable[Finding]:
+    verification = candidate.verification
+    status = verification.status
+    label = f"{candidate.source.value} says {candidate.setting.label()}"
+    evidence = (candidate.origin, verification.detail)
+    if status is VerificationStatus.VERIFIED or status is VerificationStatus.NOT_VERIFIED:
+        return
+    if candidate.setting.security is Security.PLAIN:
+        if offers_valid_starttls(verification):
+            yield finding(
+                "discovery.source-conflict",
+                domain,
+                f"{label}, but the server offers STARTTLS with a valid certificate: publish "
+                "STARTTLS",
+                evidence=evidence,
+                severity=Severity.LOW,
+            )
+        return
+    if status is VerificationStatus.NO_TLS:
+        yield finding(
+            "discovery.source-conflict",
+            domain,
+            f"{label}, but the server does not do {candidate.setting.security.value} there: "
+            f"{verification.detail}",
+            evidence=evidence,
+        )
+        return
+    yield finding(
+        "discovery.setting-broken",
+        domain,
+        f"{label}: {status.value}: {verification.detail}",
+        evidence=evidence,
+    )

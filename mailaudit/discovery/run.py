@@ -1,0 +1,251 @@
+"""`discover`: every source at once, each candidate verified as soon as its source answers, the
+answer ranked by source priority.
+
+Guessing is the last resort, as in Thunderbird: it runs after the published sources, and in mode
+`auto` only when they left incoming or outgoing without a verified setting. Its probes start
+staggered, implicit TLS first, each within a short budget, so a dead host costs at most that.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable
+from dataclasses import replace
+from enum import StrEnum
+
+from mailaudit.context import Context
+from mailaudit.discovery.autodiscover_fetch import autodiscover
+from mailaudit.discovery.guess import guess
+from mailaudit.discovery.model import (
+    Attempt,
+    Candidate,
+    DiscoveryResult,
+    ProviderConfig,
+    Source,
+    SourceOutcome,
+    SourceStatus,
+    VerificationStatus,
+)
+from mailaudit.discovery.query import DomainRules, Query, parse_query
+from mailaudit.discovery.ranking import choose, judge, usable_setting
+from mailaudit.discovery.sources import (
+    MxProvider,
+    SourceRun,
+    autoconfig,
+    autoconfig_urls,
+    ispdb,
+    mx_provider,
+    skipped,
+    srv,
+)
+from mailaudit.discovery.verify import Verifier
+
+
+class GuessMode(StrEnum):
+    AUTO = "auto"  # only when the published sources leave a role without a verified setting
+    ALWAYS = "always"
+    NEVER = "never"
+
+
+# Per-candidate budgets (seconds): a dead or silent host costs at most this much.
+PUBLISHED_BUDGET_S = 6.0
+GUESS_BUDGET_S = 2.5
+# Guess probes start one every GUESS_STAGGER_S, implicit TLS first.
+GUESS_STAGGER_S = 0.02
+# HTTP fetches of discovery documents: a tarpit web server must not hold the answer for long.
+FETCH_TIMEOUT_S = 5.0
+
+
+async def discover(
+    ctx: Context,
+    query: str,
+    *,
+    ispdb_dir: str | None = None,
+    ispdb_url: str | None = None,
+    guess_mode: GuessMode = GuessMode.AUTO,
+    published_budget_s: float = PUBLISHED_BUDGET_S,
+    guess_budget_s: float = GUESS_BUDGET_S,
+) -> DiscoveryResult:
+    """Find and verify the mail settings for an address or a domain. Raises ValueError for a
+    query that is neither; network trouble ends up in the result, never as an exception."""
+    parsed = parse_query(query)
+    started = ctx.monotonic()
+    rules = DomainRules()
+    fetch_ctx = _fetch_context(ctx)
+    verifier = Verifier(ctx)
+    try:
+        published = await _published(
+            fetch_ctx, parsed, rules, verifier, ispdb_dir, ispdb_url, published_budget_s
+        )
+        guessed = await _guess(fetch_ctx, parsed, verifier, guess_mode, published, guess_budget_s)
+    finally:
+        await verifier.close()
+    runs = [*published, guessed]
+    candidates = tuple(c for _, cands in runs for c in cands)
+    incoming, alternative, outgoing = choose(candidates)
+    findings = [f for run, _ in runs for f in run.findings]
+    findings.extend(judge(parsed.domain, candidates, incoming, outgoing))
+    provider = _provider(runs)
+    return DiscoveryResult(
+        query=query,
+        address=parsed.address,
+        domain=parsed.domain,
+        incoming=incoming,
+        alternative_incoming=alternative,
+        outgoing=outgoing,
+        candidates=candidates,
+        sources=tuple(run.outcome for run, _ in runs),
+        findings=tuple(findings),
+        provider_name=provider.display_name if provider else None,
+        webmail=provider.webmail if provider else None,
+        elapsed_ms=int((ctx.monotonic() - started) * 1000),
+    )
+
+
+Verified = tuple[SourceRun, tuple[Candidate, ...]]
+
+
+async def _published(
+    ctx: Context,
+    query: Query,
+    rules: DomainRules,
+    verifier: Verifier,
+    ispdb_dir: str | None,
+    ispdb_url: str | None,
+    budget_s: float,
+) -> list[Verified]:
+    https = autoconfig_urls(query, query.domain, https=True)
+    http = autoconfig_urls(query, query.domain, https=False)
+    mx_task = asyncio.ensure_future(mx_provider(ctx, query, rules))
+
+    async def mx_autoconfig() -> SourceRun:
+        mx = await asyncio.shield(mx_task)
+        if not mx.domains:
+            return skipped(Source.MX_AUTOCONFIG, mx.detail)
+        # HTTPS only: the MX link is already unauthenticated DNS.
+        urls = autoconfig_urls(query, mx.domains[0], https=True)
+        run = await autoconfig(ctx, query, rules, Source.MX_AUTOCONFIG, urls, domain=mx.domains[0])
+        return _with_detail(run, mx)
+
+    async def mx_ispdb() -> SourceRun:
+        mx = await asyncio.shield(mx_task)
+        if not mx.domains:
+            return skipped(Source.MX_ISPDB, mx.detail)
+        run = await ispdb(
+            ctx, query, Source.MX_ISPDB, mx.domains, directory=ispdb_dir, base_url=ispdb_url
+        )
+        return _with_detail(run, mx)
+
+    sources: dict[Source, Awaitable[SourceRun]] = {
+        Source.AUTOCONFIG_HTTPS: autoconfig(
+            ctx, query, rules, Source.AUTOCONFIG_HTTPS, https[:1], domain=query.domain
+        ),
+        Source.AUTOCONFIG_WELLKNOWN_HTTPS: autoconfig(
+            ctx, query, rules, Source.AUTOCONFIG_WELLKNOWN_HTTPS, https[1:], domain=query.domain
+        ),
+        Source.AUTOCONFIG_HTTP: autoconfig(
+            ctx, query, rules, Source.AUTOCONFIG_HTTP, http, domain=query.domain
+        ),
+        Source.ISPDB: ispdb(
+            ctx, query, Source.ISPDB, (query.domain,), directory=ispdb_dir, base_url=ispdb_url
+        ),
+        Source.MX_AUTOCONFIG: mx_autoconfig(),
+        Source.MX_ISPDB: mx_ispdb(),
+        Source.AUTODISCOVER: autodiscover(ctx, query, rules),
+        Source.SRV: srv(ctx, query, rules),
+    }
+    try:
+        return list(
+            await asyncio.gather(
+                *(_verified(verifier, run, budget_s, 0.0, 0.0) for run in sources.values())
+            )
+        )
+    finally:
+        mx_task.cancel()
+
+
+async def _guess(
+    ctx: Context,
+    query: Query,
+    verifier: Verifier,
+    mode: GuessMode,
+    published: list[Verified],
+    budget_s: float,
+) -> Verified:
+    if mode is GuessMode.NEVER:
+        return skipped(Source.GUESS, "guessing turned off"), ()
+    if mode is GuessMode.AUTO and _settled(published):
+        return skipped(Source.GUESS, "not needed: published sources gave verified settings"), ()
+    run, candidates = await _verified(verifier, guess(ctx, query), budget_s, 0.0, GUESS_STAGGER_S)
+    # Connection refused or no answer on a guessed port is the normal case: keep those as
+    # attempts, not as candidates.
+    kept = tuple(
+        c for c in candidates if c.verification.status is not VerificationStatus.UNREACHABLE
+    )
+    dropped = tuple(
+        Attempt(f"{c.setting.label()}", c.verification.detail)
+        for c in candidates
+        if c.verification.status is VerificationStatus.UNREACHABLE
+    )
+    outcome = replace(run.outcome, attempts=run.outcome.attempts + dropped, candidates=len(kept))
+    if not kept and outcome.status is SourceStatus.FOUND:
+        outcome = replace(
+            outcome, status=SourceStatus.NOT_FOUND, detail="no guessed server answered"
+        )
+    return replace(run, outcome=outcome), kept
+
+
+def _settled(published: list[Verified]) -> bool:
+    usable = [c for _, cands in published for c in cands if usable_setting(c) is not None]
+    return any(c.setting.protocol.is_incoming for c in usable) and any(
+        not c.setting.protocol.is_incoming for c in usable
+    )
+
+
+async def _verified(
+    verifier: Verifier,
+    source: Awaitable[SourceRun],
+    budget_s: float,
+    delay_s: float,
+    stagger_s: float,
+) -> Verified:
+    run = await source
+    verifications = await asyncio.gather(
+        *(
+            verifier.verify(
+                found.setting, budget_s=budget_s, delay_s=delay_s + stagger_s * found.rank
+            )
+            for found in run.found
+        )
+    )
+    candidates = tuple(
+        Candidate(
+            setting=found.setting,
+            source=run.outcome.source,
+            trust=found.trust,
+            origin=found.origin,
+            verification=verification,
+            rank_in_source=found.rank,
+        )
+        for found, verification in zip(run.found, verifications, strict=True)
+    )
+    return run, candidates
+
+
+def _with_detail(run: SourceRun, mx: MxProvider) -> SourceRun:
+    outcome: SourceOutcome = replace(run.outcome, detail=f"{mx.detail}: {run.outcome.detail}")
+    return replace(run, outcome=outcome)
+
+
+def _provider(runs: list[Verified]) -> ProviderConfig | None:
+    for run, _ in sorted(runs, key=lambda item: item[0].outcome.source.priority):
+        if run.provider is not None:
+            return run.provider
+    return None
+
+
+def _fetch_context(ctx: Context) -> Context:
+    t = ctx.settings.timeouts
+    timeouts = replace(t, http_s=min(t.http_s, FETCH_TIMEOUT_S))
+    ctx.global_slot()
+    return replace(ctx, settings=replace(ctx.settings, timeouts=timeouts))

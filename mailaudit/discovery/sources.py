@@ -1,0 +1,349 @@
+"""The sources that publish settings: provider autoconfig, an ISPDB, the MX provider's config and
+RFC 6186 SRV records (Autodiscover is in `autodiscover_fetch.py`, guessing in `guess.py`).
+
+Each source is an async function that never raises for network trouble: it returns a `SourceRun`
+with the settings it found, or the reason it found none. Only the user's exact domain and the
+names its records point to are asked; no label is ever stripped from the user's domain.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import quote
+
+from mailaudit.checks.catalogue import finding
+from mailaudit.context import Context
+from mailaudit.discovery.autoconfig_xml import parse_config, read_raw
+from mailaudit.discovery.fetch import describe_error, fetch_following
+from mailaudit.discovery.model import (
+    Attempt,
+    Protocol,
+    ProviderConfig,
+    Security,
+    ServerSetting,
+    Source,
+    SourceOutcome,
+    SourceStatus,
+    Trust,
+    UsernameForm,
+)
+from mailaudit.discovery.query import DomainRules, Query
+from mailaudit.discovery.xmlsafe import MAX_DOCUMENT_BYTES, ConfigError
+from mailaudit.model import Finding
+from mailaudit.net.errors import NetError
+from mailaudit.net.resolver import AnswerStatus
+
+
+@dataclass(frozen=True)
+class Found:
+    setting: ServerSetting
+    trust: Trust
+    origin: str
+    rank: int
+
+
+@dataclass(frozen=True)
+class SourceRun:
+    outcome: SourceOutcome
+    found: tuple[Found, ...] = ()
+    findings: tuple[Finding, ...] = ()
+    provider: ProviderConfig | None = None
+
+
+@dataclass
+class SourceLog:
+    """Attempts of one source as it goes; turned into a SourceOutcome at the end."""
+
+    source: Source
+    attempts: list[Attempt] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+
+    def note(self, target: str, outcome: str) -> None:
+        self.attempts.append(Attempt(target, outcome))
+
+    def done(
+        self, status: SourceStatus, detail: str, *, found: tuple[Found, ...] = ()
+    ) -> SourceRun:
+        return SourceRun(
+            SourceOutcome(self.source, status, detail, tuple(self.attempts), len(found)),
+            found,
+            tuple(self.findings),
+        )
+
+
+def skipped(source: Source, detail: str) -> SourceRun:
+    return SourceRun(SourceOutcome(source, SourceStatus.SKIPPED, detail))
+
+
+def found_from_config(config: ProviderConfig, trust: Trust, origin: str) -> tuple[Found, ...]:
+    settings = (*config.incoming, *config.outgoing)
+    return tuple(Found(s, trust, origin, rank) for rank, s in enumerate(settings))
+
+
+# --- provider autoconfig -------------------------------------------------------------------
+
+
+def autoconfig_urls(query: Query, domain: str, *, https: bool) -> tuple[str, str]:
+    """Thunderbird's two places: the autoconfig host (with the address, so a provider can answer
+    per user) and the domain's .well-known path."""
+    scheme = "https" if https else "http"
+    subdomain = f"{scheme}://autoconfig.{domain}/mail/config-v1.1.xml"
+    if query.address is not None:
+        subdomain += "?emailaddress=" + quote(query.address, safe="@")
+    wellknown = f"{scheme}://{domain}/.well-known/autoconfig/mail/config-v1.1.xml"
+    return subdomain, wellknown
+
+
+async def autoconfig(
+    ctx: Context,
+    query: Query,
+    rules: DomainRules,
+    source: Source,
+    urls: tuple[str, ...],
+    *,
+    domain: str,
+) -> SourceRun:
+    """Try `urls` in order; the first one that gives a usable config wins."""
+    log = SourceLog(source)
+    status = SourceStatus.NOT_FOUND
+    for url in urls:
+        try:
+            fetched = await fetch_following(ctx, url)
+        except NetError as exc:
+            log.note(url, describe_error(exc))
+            if exc.reason not in ("dns-nxdomain", "nxdomain", "no-answer", "refused"):
+                status = SourceStatus.FAILED
+            continue
+        response = fetched.response
+        if response.status != 200:
+            log.note(url, f"HTTP {response.status}")
+            continue
+        try:
+            config = parse_config(response.body, query)
+        except ConfigError as exc:
+            log.note(url, f"unusable config: {exc}")
+            status = SourceStatus.FAILED
+            continue
+        trust = Trust.TRUSTED
+        why = "over HTTPS"
+        if fetched.has_plain_http_hop:
+            trust, why = Trust.UNTRUSTED, "over plain HTTP"
+        foreign = fetched.foreign_hops(rules, domain)
+        if foreign:
+            log.findings.append(
+                finding(
+                    "discovery.cross-domain-redirect",
+                    query.domain,
+                    f"{url} redirected to {foreign[-1]}, outside {domain}",
+                    evidence=fetched.chain,
+                )
+            )
+        final = fetched.chain[-1]
+        log.note(final, f"found {config.provider_id or 'a config'} {why}")
+        found = found_from_config(config, trust, final)
+        run = log.done(SourceStatus.FOUND, f"{final} ({why})", found=found)
+        return SourceRun(run.outcome, run.found, run.findings, config)
+    return log.done(status, "; ".join(a.outcome for a in log.attempts) or "nothing tried")
+
+
+# --- ISPDB ---------------------------------------------------------------------------------
+
+
+async def ispdb(
+    ctx: Context,
+    query: Query,
+    source: Source,
+    domains: tuple[str, ...],
+    *,
+    directory: str | None,
+    base_url: str | None,
+) -> SourceRun:
+    """Look `domains` up in a local ISPDB directory (file name, then the <domain> aliases
+    inside every file) and at a mirror URL (`<base>/<domain>`)."""
+    log = SourceLog(source)
+    if directory is None and base_url is None:
+        return skipped(source, "no ISPDB given (--ispdb DIR or --ispdb-url URL)")
+    if directory is not None:
+        hit = await asyncio.to_thread(_ispdb_lookup, directory, domains)
+        for target, outcome in hit[1]:
+            log.note(target, outcome)
+        if hit[0] is not None:
+            path, data = hit[0]
+            try:
+                config = parse_config(data, query)
+            except ConfigError as exc:
+                log.note(path, f"unusable config: {exc}")
+            else:
+                found = found_from_config(config, Trust.TRUSTED, path)
+                run = log.done(SourceStatus.FOUND, path, found=found)
+                return SourceRun(run.outcome, run.found, run.findings, config)
+    if base_url is not None:
+        for domain in domains:
+            url = f"{base_url.rstrip('/')}/{domain}"
+            try:
+                fetched = await fetch_following(ctx, url)
+            except NetError as exc:
+                log.note(url, describe_error(exc))
+                continue
+            if fetched.response.status != 200:
+                log.note(url, f"HTTP {fetched.response.status}")
+                continue
+            try:
+                config = parse_config(fetched.response.body, query)
+            except ConfigError as exc:
+                log.note(url, f"unusable config: {exc}")
+                continue
+            trust = Trust.UNTRUSTED if fetched.has_plain_http_hop else Trust.TRUSTED
+            found = found_from_config(config, trust, fetched.chain[-1])
+            run = log.done(SourceStatus.FOUND, fetched.chain[-1], found=found)
+            return SourceRun(run.outcome, run.found, run.findings, config)
+    return log.done(
+        SourceStatus.NOT_FOUND, f"no ISPDB entry for {', '.join(domains) or 'this domain'}"
+    )
+
+
+def _ispdb_lookup(
+    directory: str, domains: tuple[str, ...]
+) -> tuple[tuple[str, bytes] | None, list[tuple[str, str]]]:
+    """Blocking file work, run in a thread. Returns (path, bytes) of the match and notes."""
+    notes: list[tuple[str, str]] = []
+    root = Path(directory)
+    if not root.is_dir():
+        return None, [(directory, "not a directory")]
+    for domain in domains:
+        path = root / f"{domain}.xml"
+        if path.is_file():
+            return (str(path), _read_limited(path)), notes
+    wanted = set(domains)
+    for path in sorted(root.glob("*.xml")):
+        data = _read_limited(path)
+        try:
+            raw = read_raw(data)
+        except ConfigError:
+            continue
+        if wanted & set(raw.domains):
+            return (str(path), data), notes
+    notes.append((directory, f"no file for {', '.join(domains)}"))
+    return None, notes
+
+
+def _read_limited(path: Path) -> bytes:
+    with open(path, "rb") as handle:
+        return handle.read(MAX_DOCUMENT_BYTES + 1)
+
+
+# --- MX provider ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MxProvider:
+    """The provider domains behind the domain's best MX, or why there are none."""
+
+    mx_host: str | None
+    # Registrable domain of the MX host first, then the MX host's parent when different (the
+    # ISPDB lists names like mail.protection.outlook.com).
+    domains: tuple[str, ...]
+    detail: str
+
+
+async def mx_provider(ctx: Context, query: Query, rules: DomainRules) -> MxProvider:
+    try:
+        answer, records = await ctx.resolver.mx(query.domain)
+    except NetError as exc:
+        return MxProvider(None, (), f"MX {query.domain}: {describe_error(exc)}")
+    usable = [r for r in records if r.host]
+    if not usable:
+        return MxProvider(None, (), f"MX {query.domain}: {answer.status.value}, no mail host")
+    host = usable[0].host.lower()
+    registrable = rules.registrable(host)
+    if registrable is None:
+        return MxProvider(host, (), f"MX {host} has no registrable domain")
+    if registrable == (rules.registrable(query.domain) or query.domain):
+        return MxProvider(host, (), f"MX {host} is inside {query.domain}'s own domain")
+    names = [registrable]
+    parent = host.partition(".")[2]
+    if parent and parent != registrable and parent.endswith("." + registrable):
+        names.append(parent)
+    return MxProvider(host, tuple(names), f"MX {host} -> provider {registrable}")
+
+
+# --- RFC 6186 / RFC 8314 SRV ---------------------------------------------------------------
+
+# (service label, protocol, security), in RFC 8314 order: implicit TLS first.
+SRV_SERVICES = (
+    ("_imaps._tcp", Protocol.IMAP, Security.SSL),
+    ("_imap._tcp", Protocol.IMAP, Security.STARTTLS),
+    ("_pop3s._tcp", Protocol.POP3, Security.SSL),
+    ("_pop3._tcp", Protocol.POP3, Security.STARTTLS),
+    ("_submissions._tcp", Protocol.SMTP, Security.SSL),
+    ("_submission._tcp", Protocol.SMTP, Security.STARTTLS),
+)
+
+
+async def srv(ctx: Context, query: Query, rules: DomainRules) -> SourceRun:
+    log = SourceLog(Source.SRV)
+    names = [f"{service}.{query.domain}" for service, _, _ in SRV_SERVICES]
+    answers = await asyncio.gather(
+        *(ctx.resolver.srv(name) for name in names), return_exceptions=True
+    )
+    collected: list[tuple[int, int, int, ServerSetting, Trust, str]] = []
+    failed = False
+    for order, (name, (_, protocol, security), answer) in enumerate(
+        zip(names, SRV_SERVICES, answers, strict=True)
+    ):
+        if isinstance(answer, NetError):
+            log.note(name, describe_error(answer))
+            failed = True
+            continue
+        if isinstance(answer, BaseException):
+            raise answer
+        dns_answer, records = answer
+        if dns_answer.status is not AnswerStatus.OK or not records:
+            log.note(name, dns_answer.status.value)
+            continue
+        for record in records:
+            if not record.target:
+                # RFC 2782 / RFC 6186 §3.4: target "." means the service is not offered.
+                log.note(name, "target '.': service not offered")
+                continue
+            inside = rules.same_registrable(record.target, query.domain)
+            trust = Trust.TRUSTED if inside or dns_answer.authenticated else Trust.UNTRUSTED
+            why = (
+                "inside the domain"
+                if inside
+                else "DNSSEC-signed"
+                if dns_answer.authenticated
+                else f"points outside {query.domain}, unsigned"
+            )
+            log.note(name, f"{record.priority} {record.weight} {record.port} {record.target}")
+            setting = ServerSetting(
+                protocol=protocol,
+                host=record.target.lower(),
+                port=record.port,
+                security=security,
+                # RFC 6186 §4: try the full address first.
+                username=query.address or "%EMAILADDRESS%",
+                username_form=UsernameForm.ADDRESS,
+            )
+            collected.append((record.priority, -record.weight, order, setting, trust, why))
+    # RFC 6186 §3.4: the lowest priority across IMAP and POP3 (and across the TLS variants)
+    # says which service the provider prefers; weight orders equal priorities.
+    collected.sort(key=lambda item: (item[3].protocol is Protocol.SMTP, item[0], item[1], item[2]))
+    found = tuple(
+        Found(setting, trust, f"SRV {_srv_name(setting, query)} ({why})", rank)
+        for rank, (_, _, _, setting, trust, why) in enumerate(collected)
+    )
+    if found:
+        return log.done(SourceStatus.FOUND, f"{len(found)} SRV record(s)", found=found)
+    return log.done(
+        SourceStatus.FAILED if failed else SourceStatus.NOT_FOUND, "no usable SRV record"
+    )
+
+
+def _srv_name(setting: ServerSetting, query: Query) -> str:
+    for service, protocol, security in SRV_SERVICES:
+        if protocol is setting.protocol and security is setting.security:
+            return f"{service}.{query.domain}"
+    return query.domain

@@ -1,0 +1,163 @@
+"""Verification: every candidate setting is probed with the probe core (a real STARTTLS or
+implicit-TLS handshake, the certificate checked against the host name), and the observation is
+judged against what the setting promised.
+
+`classify` is pure; `Verifier` does the probing, once per (scheme, host, port) however many
+sources name it, within a per-candidate budget so a silent host costs at most that budget.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from dataclasses import replace
+
+from mailaudit.context import Context
+from mailaudit.discovery.model import (
+    Security,
+    ServerSetting,
+    Verification,
+    VerificationStatus,
+)
+from mailaudit.probes.endpoint import probe
+from mailaudit.probes.model import Endpoint, Observation, ProbeStatus, Scheme
+
+_UNREACHABLE_STEPS = frozenset({"resolve", "connect"})
+
+
+def classify(setting: ServerSetting, observation: Observation) -> Verification:
+    """Judge one observation against the setting that led to it."""
+    mechanisms = observation.auth_mechanisms_after_tls
+    failure = observation.failure
+    if observation.status is ProbeStatus.REFUSED and failure is not None:
+        return Verification(
+            VerificationStatus.FAILED, f"server refused: {failure.message}", observation
+        )
+    if failure is not None:
+        if failure.reason == "tls" and setting.security is Security.SSL:
+            return Verification(
+                VerificationStatus.NO_TLS,
+                f"no TLS handshake on port {setting.port} (implicit TLS): {failure.message}",
+                observation,
+            )
+        if failure.reason == "starttls-refused":
+            return Verification(VerificationStatus.NO_TLS, failure.message, observation)
+        if failure.step in _UNREACHABLE_STEPS or failure.reason.startswith("dns"):
+            return Verification(VerificationStatus.UNREACHABLE, failure.message, observation)
+        return Verification(
+            VerificationStatus.FAILED,
+            f"{failure.step}: {failure.reason}: {failure.message}",
+            observation,
+        )
+    tls = observation.tls
+    if tls is None:
+        if setting.security is Security.PLAIN:
+            return Verification(
+                VerificationStatus.NO_TLS, "plaintext: the server offers no STARTTLS", observation
+            )
+        return Verification(
+            VerificationStatus.NO_TLS,
+            f"the server does not offer STARTTLS on port {setting.port}",
+            observation,
+        )
+    if not tls.certificate_valid:
+        return Verification(
+            VerificationStatus.CERTIFICATE_INVALID,
+            f"certificate not valid for {setting.host}: {tls.verify_error or 'unknown reason'}",
+            observation,
+            mechanisms,
+        )
+    if setting.security is Security.PLAIN:
+        # Said plain, but the server offers STARTTLS with a good certificate: usable as
+        # STARTTLS; the ranking reports the mismatch.
+        return Verification(
+            VerificationStatus.NO_TLS,
+            "setting is plaintext, but the server offers STARTTLS with a valid certificate",
+            observation,
+            mechanisms,
+        )
+    return Verification(
+        VerificationStatus.VERIFIED,
+        f"{tls.version}, certificate valid for {setting.host}",
+        observation,
+        mechanisms,
+    )
+
+
+def offers_valid_starttls(verification: Verification) -> bool:
+    obs = verification.observation
+    return bool(
+        obs is not None
+        and obs.failure is None
+        and obs.tls is not None
+        and obs.tls.certificate_valid
+        and not obs.scheme.implicit_tls
+    )
+
+
+def probe_key(setting: ServerSetting) -> tuple[Scheme, str, int]:
+    return (setting.scheme, setting.host, setting.port)
+
+
+class Verifier:
+    """Probes each (scheme, host, port) once for the whole run."""
+
+    def __init__(self, ctx: Context) -> None:
+        self._ctx = ctx
+        self._tasks: dict[tuple[Scheme, str, int], asyncio.Task[Observation | None]] = {}
+
+    async def verify(
+        self, setting: ServerSetting, *, budget_s: float, delay_s: float = 0.0
+    ) -> Verification:
+        key = probe_key(setting)
+        task = self._tasks.get(key)
+        if task is None:
+            task = asyncio.create_task(self._probe(setting, budget_s, delay_s))
+            self._tasks[key] = task
+        # Shielded: a cancelled caller (a guess no longer needed) must not cancel a probe that
+        # another source is waiting for.
+        observation = await asyncio.shield(task)
+        if observation is None:
+            return Verification(
+                VerificationStatus.UNREACHABLE,
+                f"no answer within the per-candidate budget of {budget_s:g} s",
+            )
+        return classify(setting, observation)
+
+    async def _probe(
+        self, setting: ServerSetting, budget_s: float, delay_s: float
+    ) -> Observation | None:
+        if delay_s:
+            await asyncio.sleep(delay_s)
+        ctx = budgeted(self._ctx, budget_s)
+        endpoint = Endpoint(setting.scheme, setting.host, setting.port)
+        try:
+            # The probe keeps its own budget; this outer one also bounds DNS and queueing.
+            async with asyncio.timeout(budget_s + 1.0):
+                return await probe(ctx, endpoint)
+        except TimeoutError:
+            return None
+
+    async def close(self) -> None:
+        """Cancel probes nobody waits for any more."""
+        pending = [t for t in self._tasks.values() if not t.done()]
+        for task in pending:
+            task.cancel()
+        for task in pending:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+
+def budgeted(ctx: Context, budget_s: float) -> Context:
+    """The same context (resolver, trust store, politeness slots) with every step bounded by
+    the per-candidate budget."""
+    ctx.global_slot()  # create it now, so every budgeted copy shares the one limit
+    t = ctx.settings.timeouts
+    timeouts = replace(
+        t,
+        connect_s=min(t.connect_s, budget_s),
+        reply_s=min(t.reply_s, budget_s),
+        tls_handshake_s=min(t.tls_handshake_s, budget_s),
+        endpoint_budget_s=min(t.endpoint_budget_s, budget_s),
+    )
+    return replace(ctx, settings=replace(ctx.settings, timeouts=timeouts))
