@@ -57,7 +57,9 @@ class Group:
         return all(t.role is Role.GUESS for t in self.targets)
 
 
-async def run_audit(ctx: Context, domains: Iterable[str], options: AuditOptions | None = None) -> Report:
+async def run_audit(
+    ctx: Context, domains: Iterable[str], options: AuditOptions | None = None
+) -> Report:
     options = options or AuditOptions()
     started_at = ctx.clock()
     started = ctx.monotonic()
@@ -76,7 +78,12 @@ async def run_audit(ctx: Context, domains: Iterable[str], options: AuditOptions 
     for group in groups.values():
         obs = group.observation
         assert obs is not None
-        if group.only_guessed and obs.status is ProbeStatus.FAILED and obs.failure and obs.failure.reason in ("refused", "unreachable"):
+        if (
+            group.only_guessed
+            and obs.status is ProbeStatus.FAILED
+            and obs.failure
+            and obs.failure.reason in ("refused", "unreachable")
+        ):
             for t in group.targets:
                 not_offered.setdefault(t.domain, []).append(t.endpoint.url)
             continue
@@ -97,7 +104,9 @@ async def run_audit(ctx: Context, domains: Iterable[str], options: AuditOptions 
         )
     for target in unresolved:
         if target.role is not Role.GUESS:
-            errors.setdefault(target.domain, []).append(f"{target.endpoint.url}: name does not resolve")
+            errors.setdefault(target.domain, []).append(
+                f"{target.endpoint.url}: name does not resolve"
+            )
 
     domain_reports = tuple(
         DomainReport(
@@ -123,7 +132,9 @@ async def run_audit(ctx: Context, domains: Iterable[str], options: AuditOptions 
     )
 
 
-async def _collect_targets(ctx: Context, domains: list[str], options: AuditOptions, errors: dict[str, list[str]]) -> list[Target]:
+async def _collect_targets(
+    ctx: Context, domains: list[str], options: AuditOptions, errors: dict[str, list[str]]
+) -> list[Target]:
     targets: list[Target] = [Target(e, Role.EXPLICIT, e.host) for e in options.extra_endpoints]
     wants = options.only or frozenset(Role)
     for domain in domains:
@@ -136,7 +147,9 @@ async def _collect_targets(ctx: Context, domains: list[str], options: AuditOptio
     return targets
 
 
-async def _group_by_address(ctx: Context, targets: list[Target]) -> tuple[dict[tuple[str, int], Group], list[Target]]:
+async def _group_by_address(
+    ctx: Context, targets: list[Target]
+) -> tuple[dict[tuple[str, int], Group], list[Target]]:
     hosts = sorted({t.endpoint.host for t in targets})
     resolved = await asyncio.gather(*(_addresses(ctx, h) for h in hosts))
     addresses = dict(zip(hosts, resolved, strict=True))

@@ -34,7 +34,14 @@ class Target:
         return self.role is not Role.GUESS
 
 
-_CLIENT_SCHEMES = (Scheme.SUBMISSION, Scheme.SMTPS, Scheme.IMAP, Scheme.IMAPS, Scheme.POP3, Scheme.POP3S)
+_CLIENT_SCHEMES = (
+    Scheme.SUBMISSION,
+    Scheme.SMTPS,
+    Scheme.IMAP,
+    Scheme.IMAPS,
+    Scheme.POP3,
+    Scheme.POP3S,
+)
 GUESSES: dict[str, tuple[Scheme, ...]] = {
     "smtp": (Scheme.SUBMISSION, Scheme.SMTPS, Scheme.SMTP),
     "imap": (Scheme.IMAP, Scheme.IMAPS),
@@ -50,7 +57,11 @@ async def mx_targets(ctx: Context, domain: str) -> tuple[list[Target], list[str]
         _, records = await ctx.resolver.mx(domain)
     except DnsError as exc:
         return [], [f"MX lookup failed: {exc}"]
-    targets = [Target(Endpoint(Scheme.SMTP, r.host.lower(), 25), Role.MX, domain) for r in records if r.host]
+    targets = [
+        Target(Endpoint(Scheme.SMTP, r.host.lower(), 25), Role.MX, domain)
+        for r in records
+        if r.host
+    ]
     return targets, []
 
 

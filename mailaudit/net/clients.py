@@ -22,16 +22,30 @@ class SmtpClient:
 
     async def reply(self, what: str) -> SmtpReply:
         return await self.conn.receive(
-            self.reader, self.reader.next_reply, timeout_s=self.timeouts.reply_s, what=what, show=lambda r: r.raw_lines()
+            self.reader,
+            self.reader.next_reply,
+            timeout_s=self.timeouts.reply_s,
+            what=what,
+            show=lambda r: r.raw_lines(),
         )
 
-    async def command(self, verb: str, arg: str | None = None, *, shown_as: str | None = None) -> SmtpReply:
-        await self.conn.send(smtp_command(verb, arg), shown_as=shown_as, timeout_s=self.timeouts.reply_s)
+    async def command(
+        self, verb: str, arg: str | None = None, *, shown_as: str | None = None
+    ) -> SmtpReply:
+        await self.conn.send(
+            smtp_command(verb, arg), shown_as=shown_as, timeout_s=self.timeouts.reply_s
+        )
         return await self.reply(verb)
 
-    async def start_tls(self, context: ssl.SSLContext, server_name: str | None, *, verified: bool) -> TlsSession:
+    async def start_tls(
+        self, context: ssl.SSLContext, server_name: str | None, *, verified: bool
+    ) -> TlsSession:
         session = await self.conn.start_tls(
-            context, server_name=server_name, timeout_s=self.timeouts.tls_handshake_s, verified=verified, protocol_reader=self.reader
+            context,
+            server_name=server_name,
+            timeout_s=self.timeouts.tls_handshake_s,
+            verified=verified,
+            protocol_reader=self.reader,
         )
         self.reader = SmtpReplyReader()
         return session
@@ -52,13 +66,28 @@ class Pop3Client:
             show=lambda r: r.raw_lines(),
         )
 
-    async def command(self, verb: str, arg: str | None = None, *, multiline: bool = False, shown_as: str | None = None) -> Pop3Response:
-        await self.conn.send(pop3_command(verb, arg), shown_as=shown_as, timeout_s=self.timeouts.reply_s)
+    async def command(
+        self,
+        verb: str,
+        arg: str | None = None,
+        *,
+        multiline: bool = False,
+        shown_as: str | None = None,
+    ) -> Pop3Response:
+        await self.conn.send(
+            pop3_command(verb, arg), shown_as=shown_as, timeout_s=self.timeouts.reply_s
+        )
         return await self.response(verb, multiline=multiline)
 
-    async def start_tls(self, context: ssl.SSLContext, server_name: str | None, *, verified: bool) -> TlsSession:
+    async def start_tls(
+        self, context: ssl.SSLContext, server_name: str | None, *, verified: bool
+    ) -> TlsSession:
         session = await self.conn.start_tls(
-            context, server_name=server_name, timeout_s=self.timeouts.tls_handshake_s, verified=verified, protocol_reader=self.reader
+            context,
+            server_name=server_name,
+            timeout_s=self.timeouts.tls_handshake_s,
+            verified=verified,
+            protocol_reader=self.reader,
         )
         self.reader = Pop3Reader()
         return session
@@ -73,10 +102,16 @@ class ImapClient:
 
     async def response(self, what: str) -> ImapResponse:
         return await self.conn.receive(
-            self.reader, self.reader.next_response, timeout_s=self.timeouts.reply_s, what=what, show=lambda r: [r.raw]
+            self.reader,
+            self.reader.next_response,
+            timeout_s=self.timeouts.reply_s,
+            what=what,
+            show=lambda r: [r.raw],
         )
 
-    async def command(self, command: str, *args: str) -> tuple[ImapResponse, tuple[ImapResponse, ...]]:
+    async def command(
+        self, command: str, *args: str
+    ) -> tuple[ImapResponse, tuple[ImapResponse, ...]]:
         """Send a tagged command; return its tagged completion and the untagged responses that
         came before it."""
         tag = self.tagger.next()
@@ -90,9 +125,15 @@ class ImapClient:
                 return response, tuple(untagged)
             untagged.append(response)
 
-    async def start_tls(self, context: ssl.SSLContext, server_name: str | None, *, verified: bool) -> TlsSession:
+    async def start_tls(
+        self, context: ssl.SSLContext, server_name: str | None, *, verified: bool
+    ) -> TlsSession:
         session = await self.conn.start_tls(
-            context, server_name=server_name, timeout_s=self.timeouts.tls_handshake_s, verified=verified, protocol_reader=self.reader
+            context,
+            server_name=server_name,
+            timeout_s=self.timeouts.tls_handshake_s,
+            verified=verified,
+            protocol_reader=self.reader,
         )
         self.reader = ImapReader()
         return session

@@ -46,7 +46,9 @@ async def connect(port: int, max_bytes: int = 65536) -> SmtpClient:
     return SmtpClient(conn, FAST)
 
 
-async def test_refuses_starttls_when_bytes_were_injected_before_the_handshake(serve: Callable[[Handler], Awaitable[int]]) -> None:
+async def test_refuses_starttls_when_bytes_were_injected_before_the_handshake(
+    serve: Callable[[Handler], Awaitable[int]],
+) -> None:
     # Given a server that answers STARTTLS and pipelines a forged reply in the same packet
     async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         writer.write(b"220 hi\r\n")
@@ -69,7 +71,9 @@ async def test_refuses_starttls_when_bytes_were_injected_before_the_handshake(se
     await client.conn.close()
 
 
-async def test_a_dripping_server_cannot_stretch_a_reply_past_its_deadline(serve: Callable[[Handler], Awaitable[int]]) -> None:
+async def test_a_dripping_server_cannot_stretch_a_reply_past_its_deadline(
+    serve: Callable[[Handler], Awaitable[int]],
+) -> None:
     async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         for byte in b"220 slowly but surely and forever":
             writer.write(bytes([byte]))
@@ -83,7 +87,9 @@ async def test_a_dripping_server_cannot_stretch_a_reply_past_its_deadline(serve:
     await client.conn.close()
 
 
-async def test_an_endless_reply_is_cut_by_the_reader_or_the_byte_limit(serve: Callable[[Handler], Awaitable[int]]) -> None:
+async def test_an_endless_reply_is_cut_by_the_reader_or_the_byte_limit(
+    serve: Callable[[Handler], Awaitable[int]],
+) -> None:
     async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         while True:
             writer.write(b"220-more\r\n" * 100)
@@ -96,7 +102,9 @@ async def test_an_endless_reply_is_cut_by_the_reader_or_the_byte_limit(serve: Ca
     await client.conn.close()
 
 
-async def test_a_server_that_hangs_up_is_peer_closed(serve: Callable[[Handler], Awaitable[int]]) -> None:
+async def test_a_server_that_hangs_up_is_peer_closed(
+    serve: Callable[[Handler], Awaitable[int]],
+) -> None:
     async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         writer.close()
 
@@ -107,7 +115,9 @@ async def test_a_server_that_hangs_up_is_peer_closed(serve: Callable[[Handler], 
     await client.conn.close()
 
 
-async def test_a_silent_tls_handshake_has_its_own_deadline(serve: Callable[[Handler], Awaitable[int]]) -> None:
+async def test_a_silent_tls_handshake_has_its_own_deadline(
+    serve: Callable[[Handler], Awaitable[int]],
+) -> None:
     # swaks --timeout 4 waits forever here: "220 go ahead", then nothing during the handshake.
     async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         writer.write(b"220 hi\r\n")
@@ -133,7 +143,9 @@ async def test_connection_refused_is_translated() -> None:
     assert caught.value.reason == "refused"
 
 
-async def test_transcript_records_both_directions(serve: Callable[[Handler], Awaitable[int]]) -> None:
+async def test_transcript_records_both_directions(
+    serve: Callable[[Handler], Awaitable[int]],
+) -> None:
     async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         writer.write(b"220 hello there\r\n")
         await reader.readline()

@@ -18,7 +18,24 @@ def test_observation_round_trips() -> None:
         status=ProbeStatus.FAILED,
         failure=ProbeFailure("timeout", "no answer", "greeting"),
         capabilities_before_tls=("PIPELINING", "STARTTLS"),
-        tls=TlsSession("TLSv1.3", "TLS_AES_256_GCM_SHA384", 256, True, None, CertificateInfo("CN=x", "CN=ca", ("x",), "2026-01-01T00:00:00+00:00", "2027-01-01T00:00:00+00:00", "EC", 256, "sha256-EC", "ab")),
+        tls=TlsSession(
+            "TLSv1.3",
+            "TLS_AES_256_GCM_SHA384",
+            256,
+            True,
+            None,
+            CertificateInfo(
+                "CN=x",
+                "CN=ca",
+                ("x",),
+                "2026-01-01T00:00:00+00:00",
+                "2027-01-01T00:00:00+00:00",
+                "EC",
+                256,
+                "sha256-EC",
+                "ab",
+            ),
+        ),
         transcript=(TranscriptLine(Direction.SERVER, "220 hi", 3),),
     )
 
@@ -30,7 +47,9 @@ def test_observation_round_trips() -> None:
 
 
 def test_finding_and_check_run_round_trip() -> None:
-    finding = Finding("smtp.open-relay", Severity.CRITICAL, "smtp://x", "t", "d", "r", ("C: RCPT TO:<a@b>",))
+    finding = Finding(
+        "smtp.open-relay", Severity.CRITICAL, "smtp://x", "t", "d", "r", ("C: RCPT TO:<a@b>",)
+    )
     run = CheckRun("smtp.open-relay", "smtp://x", CheckStatus.FAILED, None, ("smtp.open-relay",))
 
     assert from_data(Finding, to_data(finding)) == finding
@@ -66,7 +85,9 @@ def test_endpoint_parse(url: str, scheme: Scheme, host: str, port: int) -> None:
     assert Endpoint.parse(endpoint.url) == endpoint
 
 
-@pytest.mark.parametrize("url", ["mail.good.test", "gopher://x", "smtp://", "smtp://x:0", "smtp://x:70000"])
+@pytest.mark.parametrize(
+    "url", ["mail.good.test", "gopher://x", "smtp://", "smtp://x:0", "smtp://x:70000"]
+)
 def test_endpoint_parse_rejects(url: str) -> None:
     with pytest.raises(ValueError):  # noqa: PT011 - the message is for users; the type is the contract
         Endpoint.parse(url)
