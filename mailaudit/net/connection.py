@@ -23,7 +23,7 @@ from mailaudit.net.errors import (
     TlsError,
     TooMuchData,
 )
-from mailaudit.net.tls import TlsSession, session_facts
+from mailaudit.net.tls import TlsSession, peer_chain_der, session_facts
 from mailaudit.protocols.errors import ProtocolError
 
 T = TypeVar("T")
@@ -80,6 +80,8 @@ class Connection:
         self._started = started
         self.transcript = transcript
         self.tls: TlsSession | None = None
+        # The certificates the server sent, leaf first (DER), for DANE matching.
+        self.peer_chain: tuple[bytes, ...] = ()
 
     @classmethod
     async def open(
@@ -237,6 +239,7 @@ class Connection:
         if not isinstance(ssl_object, ssl.SSLObject | ssl.SSLSocket):
             raise TlsError("TLS handshake produced no session", reason="handshake-failed")
         self.tls = session_facts(ssl_object, verified=verified, verify_error=None)
+        self.peer_chain = peer_chain_der(ssl_object)
         self.note(f"TLS established: {self.tls.version} {self.tls.cipher}")
         return self.tls
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ssl
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
@@ -112,3 +113,29 @@ def session_facts(
         verify_error=verify_error,
         certificate=describe_certificate(der) if der else None,
     )
+
+
+def peer_chain_der(ssl_object: ssl.SSLObject | ssl.SSLSocket) -> tuple[bytes, ...]:
+    """The certificates the server sent, leaf first, as DER.
+
+    Python 3.13 has this as `get_unverified_chain()`; 3.11 and 3.12 only have it on the private
+    `_sslobj`. Fall back to the leaf alone where neither exists (DANE-EE still works then).
+    """
+    public = getattr(ssl_object, "get_unverified_chain", None)
+    private = getattr(getattr(ssl_object, "_sslobj", None), "get_unverified_chain", None)
+    getter = public or private
+    if getter is not None:
+        chain = getter() or []
+        return tuple(_der(cert) for cert in chain)
+    leaf = ssl_object.getpeercert(binary_form=True)
+    return (leaf,) if leaf else ()
+
+
+def _der(cert: Any) -> bytes:
+    # `_ssl.Certificate` objects take `_ssl.ENCODING_DER`.
+    if isinstance(cert, bytes):
+        return cert
+    return bytes(cert.public_bytes(_ENCODING_DER))
+
+
+_ENCODING_DER: int = ssl._ssl.ENCODING_DER  # type: ignore[attr-defined]

@@ -1,0 +1,39 @@
+"""Fetch the certificate chain an MX presents on port 25 after STARTTLS, for DANE (RFC 7672).
+
+The chain is fetched whatever its validity: DANE replaces the CA check, so a chain our trust store
+rejects may still be the one its TLSA records pin.
+"""
+
+from __future__ import annotations
+
+from mailaudit.context import Context
+from mailaudit.net.clients import SmtpClient
+from mailaudit.net.connection import Connection
+from mailaudit.net.errors import NetError, TlsError
+
+
+async def fetch_mx_chain(ctx: Context, host: str, address: str) -> tuple[bytes, ...]:
+    """Leaf-first DER chain from `address:25` after STARTTLS, SNI `host`. Raises NetError."""
+    timeouts = ctx.settings.timeouts
+    async with ctx.endpoint_slot(address, 25):
+        conn = await Connection.open(
+            address,
+            25,
+            connect_timeout_s=timeouts.connect_s,
+            max_bytes=ctx.settings.limits.max_bytes_per_connection,
+        )
+        try:
+            client = SmtpClient(conn, timeouts)
+            greeting = await client.reply("greeting")
+            if not greeting.is_positive:
+                raise NetError(f"{host}: greeting {greeting.code}", reason="refused-by-server")
+            await client.command("EHLO", ctx.settings.ehlo_name)
+            answer = await client.command("STARTTLS")
+            if answer.code != 220:
+                raise TlsError(
+                    f"{host}: STARTTLS answered {answer.code}", reason="starttls-refused"
+                )
+            await client.start_tls(ctx.permissive_tls, host, verified=False)
+            return conn.peer_chain
+        finally:
+            await conn.close()
