@@ -10,6 +10,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from publicsuffixlist import PublicSuffixList
+
 from mailaudit.net.resolver import Resolver
 from mailaudit.net.tls import permissive_context, verifying_context
 from mailaudit.settings import Settings
@@ -29,6 +31,7 @@ class Context:
     monotonic: Callable[[], float] = time.monotonic
     _endpoint_locks: dict[tuple[str, int], asyncio.Semaphore] = field(default_factory=dict)
     _global: asyncio.Semaphore | None = None
+    _psl: PublicSuffixList | None = None
 
     @classmethod
     def create(cls, settings: Settings | None = None) -> Context:
@@ -43,6 +46,14 @@ class Context:
             verifying_tls=verifying_context(settings.ca_file),
             permissive_tls=permissive_context(),
         )
+
+    @property
+    def public_suffixes(self) -> PublicSuffixList:
+        """The Public Suffix List shipped with publicsuffixlist, parsed once per run (about
+        50 ms a parse: too slow to repeat for each of thousands of domains)."""
+        if self._psl is None:
+            self._psl = PublicSuffixList()
+        return self._psl
 
     def endpoint_slot(self, address: str, port: int) -> asyncio.Semaphore:
         """Politeness: at most `connections_per_endpoint` connections at once to one
