@@ -86,8 +86,16 @@ def _failed(lookup: Lookup) -> str:
     return f"{lookup.rdtype} {lookup.name}: {lookup.error}"
 
 
-def _receives_mail(obs: PolicyObservation) -> bool:
-    return bool(obs.mx.mail_hosts) and not obs.mx.is_null_mx
+def _mx_gate(obs: PolicyObservation, check: str) -> _Verdict | None:
+    """Checks about the MX hosts: not tested when the MX lookup failed, not applicable to a
+    domain without MX hosts (null MX or none)."""
+    if obs.mx.lookup.failed:
+        return _Verdict(check, reasons=[_failed(obs.mx.lookup)])
+    if obs.mx.is_null_mx:
+        return _not_applicable(check, "the domain accepts no mail (null MX)")
+    if not obs.mx.mail_hosts:
+        return _not_applicable(check, "no MX hosts")
+    return None
 
 
 def _not_applicable(check: str, reason: str) -> _Verdict:
@@ -313,8 +321,9 @@ def _check_spf_all(obs: PolicyObservation) -> _Verdict:
 
 def _check_spf_helo(obs: PolicyObservation) -> _Verdict:
     v = _Verdict("spf.helo")
-    if not _receives_mail(obs):
-        return _not_applicable(v.check, "no MX hosts")
+    gate = _mx_gate(obs, v.check)
+    if gate is not None:
+        return gate
     if not obs.helo_spf:
         return _not_applicable(v.check, "no MX host names")
     for facts in obs.helo_spf:
@@ -418,6 +427,9 @@ def _check_dmarc_policy(obs: PolicyObservation) -> _Verdict:
 def _check_dmarc_reports(obs: PolicyObservation) -> _Verdict:
     v = _Verdict("dmarc.external-reports")
     if obs.dmarc.record is None:
+        if obs.dmarc.failed_lookup is not None and not obs.dmarc.records:
+            v.not_tested(_failed(obs.dmarc.failed_lookup))
+            return v
         return _not_applicable(v.check, "no DMARC record")
     if not obs.dmarc.external_reports:
         return _not_applicable(v.check, "no report destination outside the organisational domain")
@@ -440,8 +452,9 @@ def _check_dmarc_reports(obs: PolicyObservation) -> _Verdict:
 def _check_mtasts_policy(obs: PolicyObservation) -> _Verdict:
     v = _Verdict("mtasts.policy")
     sts, domain = obs.mtasts, obs.domain
-    if not _receives_mail(obs):
-        return _not_applicable(v.check, "the domain receives no mail")
+    gate = _mx_gate(obs, v.check)
+    if gate is not None:
+        return gate
     if sts.lookup.failed:
         v.not_tested(_failed(sts.lookup))
         return v
@@ -496,7 +509,7 @@ def _check_mtasts_policy(obs: PolicyObservation) -> _Verdict:
         v.add(
             "mtasts.certificate-invalid",
             domain,
-            f"The certificate of mta-sts.{domain} does not validate: {fetch.message}",
+            f"The certificate of mta-sts.{domain} does not validate ({fetch.message}).",
             evidence=evidence,
         )
     elif fetch.status is not FetchStatus.FETCHED:
@@ -505,7 +518,9 @@ def _check_mtasts_policy(obs: PolicyObservation) -> _Verdict:
             if fetch.status is FetchStatus.HTTP_ERROR
             else (fetch.message or fetch.error or fetch.status.value)
         )
-        v.add("mtasts.policy-unreachable", domain, f"{fetch.url}: {why}", evidence=evidence)
+        # Network errors already name the URL.
+        detail = why if why.startswith(fetch.url) else f"{fetch.url}: {why}"
+        v.add("mtasts.policy-unreachable", domain, detail, evidence=evidence)
     else:
         if not fetch.is_text_plain:
             v.add(
@@ -533,9 +548,18 @@ def _usable_policy_mode(obs: PolicyObservation) -> MtaStsMode | None:
     return sts.policy.mode
 
 
+def _mtasts_gate(obs: PolicyObservation, check: str) -> _Verdict | None:
+    if obs.mtasts.lookup.failed:
+        return _Verdict(check, reasons=[_failed(obs.mtasts.lookup)])
+    return None
+
+
 def _check_mtasts_mode(obs: PolicyObservation) -> _Verdict:
     v = _Verdict("mtasts.mode")
-    mode = _usable_policy_mode(obs) if _receives_mail(obs) else None
+    gate = _mx_gate(obs, v.check) or _mtasts_gate(obs, v.check)
+    if gate is not None:
+        return gate
+    mode = _usable_policy_mode(obs)
     policy = obs.mtasts.policy
     if mode is None or policy is None:
         return _not_applicable(v.check, "no usable MTA-STS policy")
@@ -569,7 +593,10 @@ def _check_mtasts_mode(obs: PolicyObservation) -> _Verdict:
 
 def _check_mtasts_coverage(obs: PolicyObservation) -> _Verdict:
     v = _Verdict("mtasts.mx-coverage")
-    mode = _usable_policy_mode(obs) if _receives_mail(obs) else None
+    gate = _mx_gate(obs, v.check) or _mtasts_gate(obs, v.check)
+    if gate is not None:
+        return gate
+    mode = _usable_policy_mode(obs)
     policy = obs.mtasts.policy
     if mode is None or policy is None or mode is MtaStsMode.NONE:
         return _not_applicable(v.check, "no MTA-STS policy in testing or enforce mode")
@@ -592,8 +619,9 @@ def _check_mtasts_coverage(obs: PolicyObservation) -> _Verdict:
 def _check_tlsrpt(obs: PolicyObservation) -> _Verdict:
     v = _Verdict("tlsrpt.record")
     rpt, domain = obs.tlsrpt, obs.domain
-    if not _receives_mail(obs):
-        return _not_applicable(v.check, "the domain receives no mail")
+    gate = _mx_gate(obs, v.check)
+    if gate is not None:
+        return gate
     if rpt.lookup.failed:
         v.not_tested(_failed(rpt.lookup))
         return v
@@ -648,8 +676,9 @@ def _check_dnssec(obs: PolicyObservation) -> _Verdict:
 
 def _check_dane(obs: PolicyObservation) -> _Verdict:
     v = _Verdict("dane")
-    if not _receives_mail(obs):
-        return _not_applicable(v.check, "the domain receives no mail")
+    gate = _mx_gate(obs, v.check)
+    if gate is not None:
+        return gate
     with_records = [d for d in obs.dane if d.records]
     for facts in obs.dane:
         if facts.lookup.failed:
@@ -703,7 +732,10 @@ def _check_dane(obs: PolicyObservation) -> _Verdict:
 
 def _check_ptr(obs: PolicyObservation) -> _Verdict:
     v = _Verdict("ptr")
-    if not _receives_mail(obs) or not obs.reverse_dns:
+    gate = _mx_gate(obs, v.check)
+    if gate is not None:
+        return gate
+    if not obs.reverse_dns:
         return _not_applicable(v.check, "no MX addresses")
     for rdns in obs.reverse_dns:
         where = f"{rdns.address} ({rdns.host})"

@@ -203,8 +203,9 @@ async def test_everything_timing_out_is_data_and_nothing_passes() -> None:
     assert obs.spf.lookup.error == "timeout"
     _, runs = judge_policy(obs)
     assert not [r.check for r in runs if r.status is CheckStatus.PASSED]
-    assert {r.status for r in runs} <= {CheckStatus.NOT_TESTED, CheckStatus.NOT_APPLICABLE}
-    assert next(r for r in runs if r.check == "spf.record").status is CheckStatus.NOT_TESTED
+    # Everything hangs on lookups that failed: nothing may claim "not applicable" either.
+    not_tested = {r.check for r in runs if r.status is CheckStatus.NOT_TESTED}
+    assert not_tested == {r.check for r in runs}, [(r.check, r.status, r.reason) for r in runs]
 
 
 async def test_dmarc_falls_back_to_the_organisational_domain() -> None:
