@@ -61,8 +61,9 @@ class DomainRules:
     """Registrable-domain questions, answered from the Public Suffix List bundled with
     `publicsuffixlist` (no network)."""
 
-    def __init__(self) -> None:
-        self._psl = PublicSuffixList()
+    def __init__(self, psl: PublicSuffixList | None = None) -> None:
+        # Pass the run's `Context.public_suffixes`: one parse per run.
+        self._psl = psl if psl is not None else PublicSuffixList()
 
     def registrable(self, host: str) -> str | None:
         """`mx1.mail.example.co.uk` -> `example.co.uk`; None for a public suffix itself."""

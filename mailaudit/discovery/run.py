@@ -70,7 +70,7 @@ async def discover(
     query that is neither; network trouble ends up in the result, never as an exception."""
     parsed = parse_query(query)
     started = ctx.monotonic()
-    rules = DomainRules()
+    rules = DomainRules(ctx.public_suffixes)
     fetch_ctx = _fetch_context(ctx)
     verifier = Verifier(ctx)
     try:

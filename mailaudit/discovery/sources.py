@@ -126,10 +126,12 @@ async def autoconfig(
             log.note(url, f"unusable config: {exc}")
             status = SourceStatus.FAILED
             continue
-        trust = Trust.TRUSTED
-        why = "over HTTPS"
-        if fetched.has_plain_http_hop:
+        trust, why = Trust.TRUSTED, "over HTTPS"
+        if fetched.chain[-1].lower().startswith("http:"):
             trust, why = Trust.UNTRUSTED, "over plain HTTP"
+        elif fetched.has_plain_http_hop:
+            # Whoever answered the plain-HTTP hop chose where we went next.
+            trust, why = Trust.UNTRUSTED, "HTTPS reached through a plain-HTTP redirect"
         foreign = fetched.foreign_hops(rules, domain)
         if foreign:
             log.findings.append(

@@ -1,0 +1,166 @@
+"""`discover` against the lab: real DNS (Knot), nginx autoconfig, Dovecot and Postfix.
+
+Each scenario must give the right settings with the right source and trust level. No timing
+asserts here (bench/discover.py measures time)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from mailaudit.cli import main
+from mailaudit.context import Context
+from mailaudit.discovery import (
+    DiscoveryResult,
+    GuessMode,
+    Protocol,
+    Security,
+    Source,
+    SourceStatus,
+    Trust,
+    VerificationStatus,
+    discover,
+)
+
+ISPDB = Path(__file__).resolve().parents[2].parent / "shared" / "ispdb"
+
+
+def _ids(result: DiscoveryResult) -> list[str]:
+    return [f.id for f in result.findings]
+
+
+def _outcome(result: DiscoveryResult, source: Source) -> SourceStatus:
+    (outcome,) = [o for o in result.sources if o.source is source]
+    return outcome.status
+
+
+async def test_good_test_autoconfig_over_https(lab_ctx: Context) -> None:
+    result = await discover(lab_ctx, "alice@good.test")
+
+    # Then: autoconfig over HTTPS wins, trusted, everything verified with TLS.
+    assert result.incoming is not None
+    assert result.incoming.source is Source.AUTOCONFIG_HTTPS
+    assert result.incoming.trust is Trust.TRUSTED
+    s = result.incoming.setting
+    assert (s.protocol, s.host, s.port, s.security) == (
+        Protocol.IMAP,
+        "imap.good.test",
+        993,
+        Security.SSL,
+    )
+    assert s.username == "alice@good.test"
+    assert result.alternative_incoming is not None
+    assert result.alternative_incoming.setting.host == "pop3.good.test"
+    assert result.outgoing is not None
+    o = result.outgoing.setting
+    assert (o.host, o.port, o.security) == ("smtp.good.test", 465, Security.SSL)
+    assert result.outgoing.mechanisms_after_tls
+    assert result.provider_name == "Good Test Mail"
+    assert _ids(result) == []
+
+
+async def test_good_test_every_source_is_reported(lab_ctx: Context) -> None:
+    result = await discover(lab_ctx, "alice@good.test")
+
+    # The plain-HTTP autoconfig URL redirects to HTTPS: found, but the hop makes it untrusted.
+    http = [c for c in result.candidates if c.source is Source.AUTOCONFIG_HTTP]
+    assert http
+    assert all(c.trust is Trust.UNTRUSTED for c in http)
+    # RFC 6186 SRV records are read and verified too (Thunderbird ignores them).
+    srv = {(c.setting.host, c.setting.port) for c in result.candidates if c.source is Source.SRV}
+    assert ("imap.good.test", 993) in srv
+    assert ("smtp.good.test", 587) in srv
+    assert all(
+        c.verification.status is VerificationStatus.VERIFIED
+        for c in result.candidates
+        if c.source is Source.SRV
+    )
+    assert _outcome(result, Source.AUTOCONFIG_WELLKNOWN_HTTPS) is SourceStatus.NOT_FOUND
+    # Published sources answered with verified settings: no guessing needed.
+    assert _outcome(result, Source.GUESS) is SourceStatus.SKIPPED
+
+
+async def test_good_test_domain_query_keeps_placeholders(lab_ctx: Context) -> None:
+    result = await discover(lab_ctx, "good.test", guess_mode=GuessMode.NEVER)
+
+    assert result.address is None
+    assert result.incoming is not None
+    assert result.incoming.setting.username == "%EMAILADDRESS%"
+
+
+async def test_guess_test_found_by_guessing(lab_ctx: Context) -> None:
+    result = await discover(lab_ctx, "user@guess.test")
+
+    assert result.incoming is not None
+    assert result.incoming.source is Source.GUESS
+    assert result.incoming.setting.protocol is Protocol.POP3
+    assert result.incoming.setting.host == "pop3.guess.test"
+    assert result.incoming.setting.security is Security.SSL
+    assert result.outgoing is not None
+    assert result.outgoing.source is Source.GUESS
+    assert result.outgoing.setting.host == "smtp.guess.test"
+    assert "discovery.guessed-only" in _ids(result)
+    # guess.test has no imap host: IMAP guesses at mail. and the bare name found nothing.
+    assert not [c for c in result.candidates if c.setting.protocol is Protocol.IMAP]
+
+
+async def test_guess_never_leaves_guess_test_empty(lab_ctx: Context) -> None:
+    result = await discover(lab_ctx, "user@guess.test", guess_mode=GuessMode.NEVER)
+
+    assert result.incoming is None
+    assert result.outgoing is None
+    assert _ids(result).count("discovery.no-settings") == 2
+
+
+async def test_dead_candidates_do_not_stall(lab_ctx: Context) -> None:
+    # Given: mail.dead.test accepts TCP on every mail port and never speaks; smtp.dead.test
+    # refuses. When: guessing with a short per-candidate budget.
+    result = await discover(lab_ctx, "alice@dead.test", guess_budget_s=1.0)
+
+    # Then: the answer comes back, says nothing works, and shows why for each candidate.
+    assert result.incoming is None
+    assert result.outgoing is None
+    silent = [c for c in result.candidates if c.setting.host == "mail.dead.test"]
+    assert silent
+    assert all(not c.verification.status.usable for c in silent)
+    assert any("budget" in c.verification.detail for c in silent)
+    (guess,) = [o for o in result.sources if o.source is Source.GUESS]
+    assert any(a.target.startswith("smtp smtp.dead.test") for a in guess.attempts)
+
+
+@pytest.mark.skipif(not ISPDB.is_dir(), reason=f"ISPDB corpus not at {ISPDB}")
+async def test_ispdb_is_consulted_without_stripping_labels(lab_ctx: Context) -> None:
+    result = await discover(
+        lab_ctx, "alice@good.test", ispdb_dir=str(ISPDB), guess_mode=GuessMode.NEVER
+    )
+
+    assert _outcome(result, Source.ISPDB) is SourceStatus.NOT_FOUND
+    assert result.incoming is not None
+    assert result.incoming.source is Source.AUTOCONFIG_HTTPS
+
+
+def test_cli_discover_json_and_thunderbird(lab_env: dict[str, str]) -> None:
+    runner = CliRunner()
+    env = {k: lab_env[k] for k in ("MAILAUDIT_NAMESERVER", "MAILAUDIT_CA_FILE")}
+
+    as_json = runner.invoke(main, ["discover", "alice@good.test", "--format", "json"], env=env)
+    as_xml = runner.invoke(
+        main, ["discover", "alice@good.test", "--format", "thunderbird"], env=env
+    )
+
+    assert as_json.exit_code == 0, as_json.output
+    assert '"source": "autoconfig-https"' in as_json.output
+    assert as_xml.exit_code == 0, as_xml.output
+    assert "<hostname>imap.good.test</hostname>" in as_xml.output
+    assert "<username>%EMAILADDRESS%</username>" in as_xml.output
+
+
+def test_cli_discover_exit_status_when_nothing_works(lab_env: dict[str, str]) -> None:
+    env = {k: lab_env[k] for k in ("MAILAUDIT_NAMESERVER", "MAILAUDIT_CA_FILE")}
+
+    out = CliRunner().invoke(main, ["discover", "user@guess.test", "--guess", "never"], env=env)
+
+    assert out.exit_code == 3, out.output
+    assert "discovery.no-settings" in out.output
