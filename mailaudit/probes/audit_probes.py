@@ -1,0 +1,371 @@
+"""The audit's small sub-tests, one connection each: login before TLS without credentials,
+STARTTLS command injection, VRFY/EXPN, and the reverse/forward DNS of the address.
+
+All of them are harmless by construction: no credentials are ever sent (an invited login is
+aborted with "*", RFC 4954 §4 / RFC 9051 §6.2.2, or followed by QUIT), and the command injected
+after STARTTLS is NOOP.
+"""
+
+from __future__ import annotations
+
+from mailaudit.context import Context
+from mailaudit.model import Direction, TranscriptLine
+from mailaudit.net.clients import ImapClient, Pop3Client, SmtpClient
+from mailaudit.net.errors import DnsError, NetError, TlsError
+from mailaudit.probes.audit_model import (
+    AuthProbe,
+    CommandPair,
+    EnumerationProbe,
+    InjectionProbe,
+    NameFacts,
+    Outcome,
+)
+from mailaudit.probes.audit_session import (
+    SessionError,
+    best_effort_command,
+    check_throttled,
+    ehlo_or_refuse,
+    open_connection,
+    reply_of,
+    tail,
+)
+from mailaudit.probes.model import Observation
+from mailaudit.protocols.imap import ImapResponse, imap_command
+from mailaudit.protocols.pop3 import Pop3Response
+from mailaudit.protocols.smtp import parse_ehlo
+
+NO_SUCH_USER = "mailaudit-no-such-user-7f3a9c"
+POP3_PROBE_USER = "probe"
+# How many replies we read after the handshake at most when looking for injected answers.
+_MAX_REPLIES_AFTER_TLS = 5
+
+
+# ----------------------------------------------------------------------------------- SMTP misc
+async def smtp_misc(
+    ctx: Context, obs: Observation, *, own_domain: str
+) -> tuple[EnumerationProbe, EnumerationProbe, AuthProbe]:
+    """One SMTP connection for VRFY, EXPN and (before TLS) AUTH LOGIN without credentials.
+
+    VRFY and EXPN are each asked for a name that surely exists (postmaster, RFC 5321 §4.5.1)
+    and one that surely does not: the difference between the two answers is what enumerates
+    users, whatever the codes (Postfix with VRFY on answers 252 for known users only)."""
+    transcript: list[TranscriptLine] = []
+    vrfy_pairs: list[CommandPair] = []
+    expn_pairs: list[CommandPair] = []
+    auth = AuthProbe(Outcome.NOT_APPLICABLE, "implicit TLS: no plaintext phase")
+    try:
+        async with open_connection(ctx, obs, transcript) as conn:
+            client = SmtpClient(conn, ctx.settings.timeouts)
+            greeting = await client.reply("greeting")
+            check_throttled(greeting, "greeting")
+            if not greeting.is_positive:
+                raise SessionError(
+                    Outcome.INCONCLUSIVE, f"greeting refused: {greeting.code} {greeting.text}"
+                )
+            ehlo = parse_ehlo(await ehlo_or_refuse(ctx, client))
+            for known, unknown in (
+                ("postmaster", NO_SUCH_USER),
+                (f"postmaster@{own_domain}", f"{NO_SUCH_USER}@{own_domain}"),
+            ):
+                vrfy_pairs.append(await _pair(client, "VRFY", known, unknown))
+            expn_pairs.append(await _pair(client, "EXPN", "postmaster", NO_SUCH_USER))
+            if not obs.scheme.implicit_tls:
+                auth = await _smtp_auth(client, ehlo.auth_mechanisms, transcript)
+            await best_effort_command(client, "QUIT")
+    except SessionError as exc:
+        failed = (exc.outcome, exc.reason, tail(transcript))
+        vrfy = EnumerationProbe(*failed, command="VRFY", pairs=tuple(vrfy_pairs))
+        expn = EnumerationProbe(*failed, command="EXPN", pairs=tuple(expn_pairs))
+        if auth.outcome is Outcome.NOT_APPLICABLE and not obs.scheme.implicit_tls:
+            auth = AuthProbe(*failed, command="AUTH")
+        return vrfy, expn, auth
+    return (
+        EnumerationProbe(Outcome.DONE, None, _pair_evidence(vrfy_pairs), "VRFY", tuple(vrfy_pairs)),
+        EnumerationProbe(Outcome.DONE, None, _pair_evidence(expn_pairs), "EXPN", tuple(expn_pairs)),
+        auth,
+    )
+
+
+async def _pair(client: SmtpClient, verb: str, known: str, unknown: str) -> CommandPair:
+    first = await client.command(verb, known)
+    check_throttled(first, verb)
+    second = await client.command(verb, unknown)
+    check_throttled(second, verb)
+    return CommandPair(f"{verb} {known}", reply_of(first), f"{verb} {unknown}", reply_of(second))
+
+
+def _pair_evidence(pairs: list[CommandPair]) -> tuple[TranscriptLine, ...]:
+    lines: list[TranscriptLine] = []
+    for pair in pairs:
+        for command, reply in (
+            (pair.known_command, pair.known_reply),
+            (pair.unknown_command, pair.unknown_reply),
+        ):
+            lines.append(TranscriptLine(Direction.CLIENT, command))
+            if reply is not None:
+                first = reply.text.split("\n")[0]
+                lines.append(TranscriptLine(Direction.SERVER, f"{reply.code} {first}".rstrip()))
+    return tuple(lines)
+
+
+async def _smtp_auth(
+    client: SmtpClient, mechanisms: tuple[str, ...], transcript: list[TranscriptLine]
+) -> AuthProbe:
+    """AUTH before STARTTLS: a 334 means the server would read a password in the clear. We
+    answer "*" at once, which cancels the exchange (RFC 4954 §4: the server replies 501)."""
+    mechanism = "PLAIN" if "PLAIN" in mechanisms and "LOGIN" not in mechanisms else "LOGIN"
+    start = len(transcript)
+    reply = await client.command("AUTH", mechanism)
+    check_throttled(reply, "AUTH")
+    invited = reply.code == 334
+    if invited:
+        await client.command("*")
+    return AuthProbe(
+        Outcome.DONE,
+        None,
+        tuple(transcript[start:]),
+        command=f"AUTH {mechanism}",
+        invited=invited,
+    )
+
+
+# ----------------------------------------------------------------------------------- POP3 / IMAP
+async def pop3_auth(ctx: Context, obs: Observation) -> AuthProbe:
+    """POP3 `USER` before STLS: +OK means the server would take the password next (RFC 1939
+    §7); we QUIT instead (RFC 2595 §4 / RFC 8314 say: no plaintext login before TLS)."""
+    transcript: list[TranscriptLine] = []
+    command = f"USER {POP3_PROBE_USER}"
+    try:
+        async with open_connection(ctx, obs, transcript) as conn:
+            client = Pop3Client(conn, ctx.settings.timeouts)
+            greeting = await client.response("greeting")
+            if not greeting.ok:
+                raise SessionError(Outcome.INCONCLUSIVE, f"greeting refused: -ERR {greeting.text}")
+            start = len(transcript)
+            answer = await client.command("USER", POP3_PROBE_USER)
+            evidence = tuple(transcript[start:])
+            await best_effort_command(client, "QUIT")
+    except SessionError as exc:
+        return AuthProbe(exc.outcome, exc.reason, tail(transcript), command=command)
+    return AuthProbe(Outcome.DONE, None, evidence, command=command, invited=answer.ok)
+
+
+async def imap_auth(ctx: Context, obs: Observation) -> AuthProbe:
+    """IMAP `AUTHENTICATE PLAIN` before STARTTLS: a "+" continuation means the server would
+    read credentials in the clear; we cancel with "*" (RFC 9051 §6.2.2) and LOGOUT."""
+    transcript: list[TranscriptLine] = []
+    command = "AUTHENTICATE PLAIN"
+    try:
+        async with open_connection(ctx, obs, transcript) as conn:
+            client = ImapClient(conn, ctx.settings.timeouts)
+            greeting = await client.response("greeting")
+            if greeting.status == "BYE" or greeting.kind != "untagged":
+                raise SessionError(Outcome.INCONCLUSIVE, f"greeting: {greeting.raw}")
+            start = len(transcript)
+            tag = client.tagger.next()
+            await conn.send(imap_command(tag, "AUTHENTICATE", "PLAIN"))
+            answer = await _imap_until(client, tag)
+            invited = answer.kind == "continuation"
+            if invited:
+                await conn.send(b"*\r\n")
+                await _imap_until(client, tag)
+            evidence = tuple(transcript[start:])
+            await best_effort_command(client, "LOGOUT")
+    except SessionError as exc:
+        return AuthProbe(exc.outcome, exc.reason, tail(transcript), command=command)
+    return AuthProbe(Outcome.DONE, None, evidence, command=command, invited=invited)
+
+
+async def _imap_until(client: ImapClient, tag: str) -> ImapResponse:
+    """Read up to the tagged completion of `tag` or a continuation request (the byte limit of
+    the connection bounds the loop)."""
+    while True:
+        response = await client.response(tag)
+        if response.kind == "continuation" or (response.kind == "tagged" and response.tag == tag):
+            return response
+        if response.status == "BYE":
+            raise SessionError(Outcome.INCONCLUSIVE, f"the server said goodbye: {response.raw}")
+
+
+# ----------------------------------------------------------------------------- STARTTLS injection
+async def starttls_injection(ctx: Context, obs: Observation) -> InjectionProbe:
+    """Send STARTTLS and NOOP in one packet, finish the handshake, then send QUIT (LOGOUT) and
+    read every answer until the server closes: a server that discards what arrived before the
+    handshake answers once (QUIT); a vulnerable one first answers the injected NOOP as if it had
+    come over TLS (CVE-2011-0411; Poddebniak et al., USENIX Security 2021).
+
+    Why this is safe and deterministic: NOOP changes nothing on the server, and no timing is
+    involved — the vulnerable server's extra answer comes *before* the answer to our QUIT, which
+    we read to the end. Our own `Connection.start_tls` refuses to start TLS while unread bytes
+    are buffered; that cannot hide the bug, because a vulnerable server sends nothing but its
+    STARTTLS answer before the handshake (it reads the injected line only afterwards). If a
+    server does answer the NOOP in the clear before the handshake, the refusal fires and we
+    record exactly that (`answered_before_tls`)."""
+    family = obs.scheme.family
+    transcript: list[TranscriptLine] = []
+    injected = {"smtp": "NOOP", "pop3": "NOOP", "imap": "X001 NOOP"}[family]
+    try:
+        async with open_connection(ctx, obs, transcript) as conn:
+            if family == "smtp":
+                return await _inject_smtp(
+                    ctx, obs, SmtpClient(conn, ctx.settings.timeouts), transcript
+                )
+            if family == "pop3":
+                return await _inject_pop3(
+                    ctx, obs, Pop3Client(conn, ctx.settings.timeouts), transcript
+                )
+            return await _inject_imap(ctx, obs, ImapClient(conn, ctx.settings.timeouts), transcript)
+    except SessionError as exc:
+        return InjectionProbe(exc.outcome, exc.reason, tail(transcript), injected=injected)
+
+
+def _done(
+    transcript: list[TranscriptLine],
+    start: int,
+    injected: str,
+    *,
+    after: bool | None = None,
+    before: bool | None = None,
+    refused: bool | None = None,
+    handshake_failed: bool | None = None,
+) -> InjectionProbe:
+    return InjectionProbe(
+        Outcome.DONE,
+        None,
+        tuple(transcript[start:]),
+        injected=injected,
+        answered_after_tls=after,
+        answered_before_tls=before,
+        starttls_refused=refused,
+        handshake_failed=handshake_failed,
+    )
+
+
+async def _handshake(
+    client: SmtpClient | Pop3Client | ImapClient,
+    obs: Observation,
+    ctx: Context,
+    transcript: list[TranscriptLine],
+    start: int,
+    injected: str,
+) -> InjectionProbe | None:
+    """None when TLS is up; otherwise the finished probe: the server answered in the clear
+    (unread bytes were buffered), or the handshake failed."""
+    try:
+        await client.start_tls(ctx.permissive_tls, obs.host, verified=False)
+    except TlsError as exc:
+        if exc.reason == "buffered-data":
+            return _done(transcript, start, injected, before=True)
+        if obs.tls is None:
+            raise SessionError(Outcome.FAILED, f"TLS handshake failed: {exc}") from exc
+        # The probe's own handshake worked: the injected bytes broke this one.
+        return _done(transcript, start, injected, before=False, after=False, handshake_failed=True)
+    return None
+
+
+async def _inject_smtp(
+    ctx: Context, obs: Observation, client: SmtpClient, transcript: list[TranscriptLine]
+) -> InjectionProbe:
+    greeting = await client.reply("greeting")
+    check_throttled(greeting, "greeting")
+    if not greeting.is_positive:
+        raise SessionError(Outcome.INCONCLUSIVE, f"greeting refused: {greeting.code}")
+    await ehlo_or_refuse(ctx, client)
+    start = len(transcript)
+    await client.conn.send(b"STARTTLS\r\nNOOP\r\n")
+    answer = await client.reply("STARTTLS")
+    check_throttled(answer, "STARTTLS")
+    if answer.code != 220:
+        return _done(transcript, start, "NOOP", refused=True)
+    failed = await _handshake(client, obs, ctx, transcript, start, "NOOP")
+    if failed is not None:
+        return failed
+    await client.conn.send(b"QUIT\r\n")
+    replies = []
+    for _ in range(_MAX_REPLIES_AFTER_TLS):
+        try:
+            replies.append(await client.reply("after TLS"))
+        except NetError:  # closed after QUIT (or timed out): nothing more will come
+            break
+        if replies[-1].code == 221:
+            break
+    # Everything before the answer to QUIT answered the injected NOOP.
+    extra = [r for r in replies if r.code != 221]
+    return _done(transcript, start, "NOOP", after=bool(extra), before=False)
+
+
+async def _inject_pop3(
+    ctx: Context, obs: Observation, client: Pop3Client, transcript: list[TranscriptLine]
+) -> InjectionProbe:
+    greeting = await client.response("greeting")
+    if not greeting.ok:
+        raise SessionError(Outcome.INCONCLUSIVE, f"greeting refused: -ERR {greeting.text}")
+    start = len(transcript)
+    await client.conn.send(b"STLS\r\nNOOP\r\n")
+    answer = await client.response("STLS")
+    if not answer.ok:
+        return _done(transcript, start, "NOOP", refused=True)
+    failed = await _handshake(client, obs, ctx, transcript, start, "NOOP")
+    if failed is not None:
+        return failed
+    await client.conn.send(b"QUIT\r\n")
+    responses: list[Pop3Response] = []
+    # POP3 answers carry no code to tell them apart: read until the server closes after QUIT
+    # (RFC 1939 §6); one answer is QUIT's, any more came from the injected NOOP.
+    for _ in range(_MAX_REPLIES_AFTER_TLS):
+        try:
+            responses.append(await client.response("after TLS"))
+        except NetError:  # closed after QUIT (or timed out): nothing more will come
+            break
+    return _done(transcript, start, "NOOP", after=len(responses) > 1, before=False)
+
+
+async def _inject_imap(
+    ctx: Context, obs: Observation, client: ImapClient, transcript: list[TranscriptLine]
+) -> InjectionProbe:
+    greeting = await client.response("greeting")
+    if greeting.status == "BYE" or greeting.kind != "untagged":
+        raise SessionError(Outcome.INCONCLUSIVE, f"greeting: {greeting.raw}")
+    start = len(transcript)
+    await client.conn.send(b"A001 STARTTLS\r\nX001 NOOP\r\n")
+    answer = await _imap_until(client, "A001")
+    if answer.status != "OK":
+        return _done(transcript, start, "X001 NOOP", refused=True)
+    failed = await _handshake(client, obs, ctx, transcript, start, "X001 NOOP")
+    if failed is not None:
+        return failed
+    await client.conn.send(b"A002 LOGOUT\r\n")
+    # Tags make IMAP exact: any answer tagged X001 is the injected command's.
+    injected_answered = False
+    for _ in range(_MAX_REPLIES_AFTER_TLS):
+        try:
+            response = await client.response("after TLS")
+        except NetError:  # closed after QUIT (or timed out): nothing more will come
+            break
+        if response.kind == "tagged" and response.tag == "X001":
+            injected_answered = True
+        if response.kind == "tagged" and response.tag == "A002":
+            break
+    return _done(transcript, start, "X001 NOOP", after=injected_answered, before=False)
+
+
+# ------------------------------------------------------------------------------------------ DNS
+async def name_facts(ctx: Context, obs: Observation) -> NameFacts:
+    """PTR names of the address and the addresses each PTR name resolves to (FCrDNS)."""
+    assert obs.address is not None
+    try:
+        _, names = await ctx.resolver.ptr(obs.address)
+    except DnsError as exc:
+        return NameFacts(Outcome.FAILED, f"PTR lookup of {obs.address} failed: {exc}")
+    forward: dict[str, tuple[str, ...]] = {}
+    for name in names[:5]:
+        try:
+            forward[name] = await ctx.resolver.addresses(name)
+        except DnsError:
+            forward[name] = ()
+    lines = [TranscriptLine(Direction.NOTE, f"PTR {obs.address}: {', '.join(names) or '(none)'}")]
+    lines += [
+        TranscriptLine(Direction.NOTE, f"{name} resolves to {', '.join(a) or '(nothing)'}")
+        for name, a in forward.items()
+    ]
+    return NameFacts(Outcome.DONE, None, tuple(lines), ptr_names=names, forward=forward)
