@@ -325,7 +325,7 @@ def _check_spf_helo(obs: PolicyObservation) -> _Verdict:
     if gate is not None:
         return gate
     if not obs.helo_spf:
-        return _not_applicable(v.check, "no MX host names")
+        return _not_applicable(v.check, "no MX host inside the organisational domain")
     for facts in obs.helo_spf:
         if facts.lookup.failed:
             v.not_tested(_failed(facts.lookup))
@@ -693,10 +693,11 @@ def _check_dane(obs: PolicyObservation) -> _Verdict:
             v.add(
                 "dane.tlsa-unvalidated",
                 obs.domain,
-                f"{facts.lookup.name} has TLSA records but the answers (TLSA and MX) were not DNSSEC-validated; DANE does not apply.",
+                f"{facts.lookup.name} has TLSA records but these answers were not "
+                f"DNSSEC-validated: {', '.join(facts.unvalidated_answers)}; DANE does not apply.",
                 evidence=[
-                    f"{facts.lookup.evidence} (AD={'1' if facts.lookup.authenticated else '0'})",
-                    f"MX {obs.domain} (AD={'1' if obs.mx.lookup.authenticated else '0'})",
+                    facts.lookup.evidence,
+                    *(f"{a}: no AD bit" for a in facts.unvalidated_answers),
                 ],
             )
             continue

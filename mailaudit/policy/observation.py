@@ -264,11 +264,13 @@ class DaneFacts:
     host: str
     lookup: Lookup  # TLSA _25._tcp.<host>
     records: tuple[TlsaRecord, ...] = ()
-    # DNSSEC-validated: the TLSA answer and the MX answer both carried the AD bit.
+    # DNSSEC-validated: the MX, address and TLSA answers all carried the AD bit.
     validated: bool = False
     # Empty when no certificate-chain fetcher was supplied or there are no records.
     chains: tuple[ChainCheck, ...] = ()
     chains_gathered: bool = False
+    # The answers ("MX good.test", "TLSA _25._tcp.mx.good.test") that lacked the AD bit.
+    unvalidated_answers: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

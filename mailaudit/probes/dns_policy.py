@@ -92,7 +92,12 @@ async def gather_policy(
     name_hosts = [h for h in mail_hosts if not h.is_ip_literal]
     async with asyncio.TaskGroup() as group:
         spf = group.create_task(_walk_spf(ctx, domain, walk=True))
-        helo_spf = [group.create_task(_walk_spf(ctx, h.host, walk=False)) for h in name_hosts]
+        # HELO names of MX hosts run by someone else (a mail provider) are theirs to publish.
+        helo_spf = [
+            group.create_task(_walk_spf(ctx, h.host, walk=False))
+            for h in name_hosts
+            if _organisational_domain(psl, h.host) == org_domain
+        ]
         dmarc = group.create_task(_gather_dmarc(ctx, psl, domain, org_domain))
         mtasts = group.create_task(_gather_mtasts(ctx, domain))
         tlsrpt = group.create_task(_gather_tlsrpt(ctx, domain))
@@ -424,14 +429,29 @@ async def _gather_dane(
 ) -> DaneFacts:
     tlsa = await lookup(ctx, f"_25._tcp.{host.host}", "TLSA")
     records = tuple(parse_tlsa(r) for r in tlsa.records)
-    # RFC 7672 §2.2: DANE applies only when the MX answer and the TLSA answer are both secure.
-    validated = tlsa.status is LookupStatus.OK and tlsa.authenticated and mx_lookup.authenticated
+    # RFC 7672 §2.2: DANE applies only when the MX answer, the MX host's address answers and the
+    # TLSA answer are all DNSSEC-validated (the AD bit of a validating resolver).
+    answers = [
+        mx_lookup,
+        *(lk for lk in host.address_lookups if lk.status is LookupStatus.OK),
+        tlsa,
+    ]
+    unvalidated = tuple(f"{lk.rdtype} {lk.name}" for lk in answers if not lk.authenticated)
+    validated = tlsa.status is LookupStatus.OK and not unvalidated
     if not records or fetcher is None:
-        return DaneFacts(host.host, tlsa, records, validated)
+        return DaneFacts(host.host, tlsa, records, validated, unvalidated_answers=unvalidated)
     chains = await asyncio.gather(
         *(_chain_check(fetcher, host.host, a, records) for a in host.addresses)
     )
-    return DaneFacts(host.host, tlsa, records, validated, tuple(chains), chains_gathered=True)
+    return DaneFacts(
+        host.host,
+        tlsa,
+        records,
+        validated,
+        tuple(chains),
+        chains_gathered=True,
+        unvalidated_answers=unvalidated,
+    )
 
 
 async def _chain_check(

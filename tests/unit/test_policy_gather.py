@@ -290,7 +290,7 @@ async def test_dane_uses_the_injected_chain_fetcher(matches: bool) -> None:
         asked.append((host, address))
         return (presented,)
 
-    secure = frozenset({"good.test", "_25._tcp.mail.good.test"})
+    secure = frozenset({"good.test", "mail.good.test", "_25._tcp.mail.good.test"})
     obs = await gather_policy(
         ctx_for(zone, secure=secure), "good.test", fetch_certificate_chain=fetch_chain
     )
@@ -310,7 +310,7 @@ async def test_dane_chain_fetch_failure_is_data() -> None:
     async def fetch_chain(host: str, address: str) -> tuple[bytes, ...]:
         raise TlsError("handshake failed", reason="handshake-failed")
 
-    secure = frozenset({"good.test", "_25._tcp.mail.good.test"})
+    secure = frozenset({"good.test", "mail.good.test", "_25._tcp.mail.good.test"})
     obs = await gather_policy(
         ctx_for(zone, secure=secure), "good.test", fetch_certificate_chain=fetch_chain
     )
@@ -323,3 +323,22 @@ async def test_unsigned_tlsa_is_not_validated() -> None:
     obs = await gather_policy(ctx_for(zone), "good.test")
     assert not obs.dane[0].validated
     assert "dane.tlsa-unvalidated" in {f.id for f in judge_policy(obs)[0]}
+
+
+async def test_dane_needs_validated_addresses_too() -> None:
+    # RFC 7672 §2.2.2: an insecure A record of the MX host is enough to make DANE not apply.
+    zone = dict(BASE)
+    zone[("_25._tcp.mail.good.test", "TLSA")] = ("3 1 1 " + "ab" * 32,)
+    secure = frozenset({"good.test", "_25._tcp.mail.good.test"})
+    obs = await gather_policy(ctx_for(zone, secure=secure), "good.test")
+    assert obs.dane[0].unvalidated_answers == ("A mail.good.test",)
+    finding = next(f for f in judge_policy(obs)[0] if f.id == "dane.tlsa-unvalidated")
+    assert "A mail.good.test" in finding.detail
+
+
+async def test_helo_spf_only_for_mx_hosts_in_the_organisational_domain() -> None:
+    zone = dict(BASE)
+    zone[("good.test", "MX")] = ("10 mail.good.test.", "20 mx.provider.test.")
+    zone[("mx.provider.test", "A")] = ("192.0.2.25",)
+    obs = await gather_policy(ctx_for(zone), "good.test")
+    assert [f.domain for f in obs.helo_spf] == ["mail.good.test"]
