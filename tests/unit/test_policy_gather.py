@@ -19,11 +19,12 @@ from cryptography.x509.oid import NameOID
 
 from mailaudit.checks.dns_policy import judge_policy
 from mailaudit.context import Context
-from mailaudit.model import CheckStatus
+from mailaudit.model import CheckRun, CheckStatus, Finding
 from mailaudit.net.errors import DnsError, TlsError
 from mailaudit.net.resolver import AnswerStatus, DnsAnswer, Resolver
-from mailaudit.policy.observation import FetchStatus, LookupStatus
+from mailaudit.policy.observation import FetchStatus, LookupStatus, PolicyObservation
 from mailaudit.probes.dns_policy import gather_policy
+from mailaudit.serial import from_data, to_data
 from mailaudit.settings import Settings
 
 Zone = dict[tuple[str, str], tuple[str, ...]]
@@ -342,3 +343,24 @@ async def test_helo_spf_only_for_mx_hosts_in_the_organisational_domain() -> None
     zone[("mx.provider.test", "A")] = ("192.0.2.25",)
     obs = await gather_policy(ctx_for(zone), "good.test")
     assert [f.domain for f in obs.helo_spf] == ["mail.good.test"]
+
+
+async def test_observation_round_trips_through_the_serialiser() -> None:
+    zone = dict(BASE)
+    zone[("good.test", "TXT")] = ("v=spf1 include:a.test redirect=b.test",)
+    zone[("a.test", "TXT")] = ("v=spf1 ip4:192.0.2.0/24 -all",)
+    zone[("_dmarc.good.test", "TXT")] = (
+        "v=DMARC1; p=none; rua=mailto:r@collector.test; np=reject",
+    )
+    zone[("_mta-sts.good.test", "TXT")] = ("v=STSv1; id=1; ext=yes",)
+    zone[("_smtp._tls.good.test", "TXT")] = ("v=TLSRPTv1; rua=mailto:t@good.test",)
+    zone[("_25._tcp.mail.good.test", "TLSA")] = ("3 1 1 " + "ab" * 32, "1 0 0 00")
+
+    async def fetch_chain(host: str, address: str) -> tuple[bytes, ...]:
+        return (_self_signed(host),)
+
+    obs = await gather_policy(ctx_for(zone), "good.test", fetch_certificate_chain=fetch_chain)
+    assert from_data(PolicyObservation, to_data(obs)) == obs
+    findings, runs = judge_policy(obs)
+    assert [from_data(Finding, to_data(f)) for f in findings] == findings
+    assert [from_data(CheckRun, to_data(r)) for r in runs] == runs
