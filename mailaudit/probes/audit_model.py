@@ -6,10 +6,16 @@ here judges. `mailaudit.checks.protocol` turns these facts into findings.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from enum import StrEnum
 
 from mailaudit.model import TranscriptLine
+from mailaudit.probes.model import Observation
+
+HOSTNAME = re.compile(
+    r"^(?=.{1,253}$)[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,62})(?:\.[A-Za-z0-9_-]{1,63})*\.?$"
+)
 
 
 class Outcome(StrEnum):
@@ -175,3 +181,15 @@ class ProtocolAudit:
     expn: EnumerationProbe
     names: NameFacts
     elapsed_ms: int = 0
+
+
+def greeting_name(observation: Observation) -> str | None:
+    """The host name an SMTP server announces in its greeting (RFC 5321 §4.3.1: the first
+    word after 220), when it looks like one."""
+    if observation.scheme.family != "smtp" or not observation.greeting:
+        return None
+    words = observation.greeting.split("\n")[0].split()
+    if not words:
+        return None
+    name = words[0].rstrip(".")
+    return name.lower() if HOSTNAME.match(name) and "." in name else None

@@ -15,13 +15,13 @@ Safety: DATA is never sent, no credentials are ever sent, and the injected comma
 from __future__ import annotations
 
 import asyncio
-import re
 import time
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 from mailaudit.context import Context
 from mailaudit.probes.audit_model import (
+    HOSTNAME,
     AttemptKind,
     AuthProbe,
     CommandPair,
@@ -33,6 +33,7 @@ from mailaudit.probes.audit_model import (
     RcptAttempt,
     RcptTest,
     ServerReply,
+    greeting_name,
 )
 from mailaudit.probes.audit_probes import (
     imap_auth,
@@ -68,23 +69,7 @@ __all__ = [
 # control with --relay-test-domain for a sharper test.
 DEFAULT_RELAY_TEST_DOMAIN = "mailaudit-relay-test.invalid"
 
-_HOSTNAME = re.compile(
-    r"^(?=.{1,253}$)[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,62})(?:\.[A-Za-z0-9_-]{1,63})*\.?$"
-)
-
 T = TypeVar("T")
-
-
-def greeting_name(observation: Observation) -> str | None:
-    """The host name an SMTP server announces in its greeting (RFC 5321 §4.3.1: the first
-    word after 220), when it looks like one."""
-    if observation.scheme.family != "smtp" or not observation.greeting:
-        return None
-    words = observation.greeting.split("\n")[0].split()
-    if not words:
-        return None
-    name = words[0].rstrip(".")
-    return name.lower() if _HOSTNAME.match(name) and "." in name else None
 
 
 async def audit_endpoint(
@@ -98,7 +83,7 @@ async def audit_endpoint(
     (the MX's domain); the endpoint's host name stands in when it is None.
     Raises ValueError for a `relay_test_domain` that is not a host name."""
     relay_test_domain = relay_test_domain.strip().rstrip(".").lower()
-    if not _HOSTNAME.match(relay_test_domain) or "." not in relay_test_domain:
+    if not HOSTNAME.match(relay_test_domain) or "." not in relay_test_domain:
         raise ValueError(f"relay test domain {relay_test_domain!r} is not a domain name")
     own = (own_domain or observation.host).strip().rstrip(".").lower()
     started = time.monotonic()
