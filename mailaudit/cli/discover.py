@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,7 @@ from mailaudit.cli.options import (
     settings_from,
 )
 from mailaudit.context import Context
-from mailaudit.discovery import DiscoveryResult, GuessMode, lint_files
+from mailaudit.discovery import Credentials, DiscoveryResult, GuessMode, LoginStatus, lint_files
 from mailaudit.discovery import discover as run_discovery
 from mailaudit.discovery.render import FORMATS, render
 from mailaudit.model import Finding, Severity
@@ -68,6 +69,23 @@ _SEVERITIES = [s.value for s in Severity]
     show_default=True,
     help="Exit 1 when a finding has at least this severity.",
 )
+@click.option(
+    "--login",
+    is_flag=True,
+    help="Also check that the recommended settings accept your password (asked for at a "
+    "prompt, or read from --password-env). Sent only over verified TLS, only to hosts inside "
+    "your domain.",
+)
+@click.option(
+    "--password-env",
+    metavar="VAR",
+    help="With --login: read the password from environment variable VAR instead of a prompt.",
+)
+@click.option(
+    "--allow-foreign-login",
+    is_flag=True,
+    help="With --login: also send the password to hosts outside your registrable domain.",
+)
 @network_options
 def discover(
     query: str,
@@ -76,6 +94,9 @@ def discover(
     ispdb_url: str | None,
     guess_mode: str,
     fail_on: str,
+    login: bool,
+    password_env: str | None,
+    allow_foreign_login: bool,
     **network: Any,
 ) -> None:
     """Find the mail settings a client should use for ADDRESS_OR_DOMAIN, verify each candidate
@@ -88,6 +109,7 @@ def discover(
     Exit status: 0 settings found, 1 findings at --fail-on or above, 3 no setting could be
     verified, 2 usage error.
     """
+    credentials = _credentials(login, password_env, allow_foreign_login)
     ctx = Context.create(settings_from(**network))
     try:
         result = asyncio.run(
@@ -97,6 +119,8 @@ def discover(
                 ispdb_dir=ispdb_dir,
                 ispdb_url=ispdb_url,
                 guess_mode=GuessMode(guess_mode),
+                credentials=credentials,
+                allow_foreign_login=allow_foreign_login,
             )
         )
     except ValueError as exc:
@@ -106,9 +130,27 @@ def discover(
     sys.exit(_exit_code(result, Severity(fail_on)))
 
 
+def _credentials(
+    login: bool, password_env: str | None, allow_foreign_login: bool
+) -> Credentials | None:
+    if not login:
+        if password_env or allow_foreign_login:
+            raise click.UsageError("--password-env and --allow-foreign-login need --login")
+        return None
+    if password_env:
+        password = os.environ.get(password_env)
+        if not password:
+            raise click.UsageError(f"environment variable {password_env} is empty or not set")
+    else:
+        password = click.prompt("Password", hide_input=True, err=True)
+    return Credentials(password=password)
+
+
 def _exit_code(result: DiscoveryResult, fail_on: Severity) -> int:
     if result.incoming is None and result.outgoing is None:
         return EXIT_NOT_TESTED
+    if any(c.status is LoginStatus.REJECTED for c in result.logins):
+        return EXIT_FINDINGS
     if _worst(result.findings, fail_on):
         return EXIT_FINDINGS
     return EXIT_OK

@@ -9,9 +9,12 @@ source priority. See `mailaudit.discovery.run`.
 
 from mailaudit.discovery.autoconfig_xml import parse_config
 from mailaudit.discovery.ispdb_lint import LintReport, lint_file, lint_files
+from mailaudit.discovery.login import Credentials
 from mailaudit.discovery.model import (
     Candidate,
     DiscoveryResult,
+    LoginCheck,
+    LoginStatus,
     Protocol,
     ProviderConfig,
     Recommendation,
@@ -32,9 +35,12 @@ from mailaudit.discovery.xmlsafe import ConfigError
 __all__ = [
     "Candidate",
     "ConfigError",
+    "Credentials",
     "DiscoveryResult",
     "GuessMode",
     "LintReport",
+    "LoginCheck",
+    "LoginStatus",
     "Protocol",
     "ProviderConfig",
     "Query",

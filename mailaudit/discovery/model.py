@@ -193,6 +193,26 @@ class Recommendation:
     mechanisms_after_tls: tuple[str, ...] = ()
 
 
+class LoginStatus(StrEnum):
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
+    # Not tried: a rule forbade it (a host outside the user's domain, no TLS, no username).
+    REFUSED_BY_POLICY = "refused-by-policy"
+    # The dialogue broke before the password was answered (or before it was sent).
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class LoginCheck:
+    """The optional credential check of one recommended setting (never holds the password)."""
+
+    protocol: Protocol
+    host: str
+    port: int
+    status: LoginStatus
+    detail: str
+
+
 @dataclass(frozen=True)
 class DiscoveryResult:
     query: str
@@ -206,4 +226,5 @@ class DiscoveryResult:
     findings: tuple[Finding, ...]
     provider_name: str | None = None
     webmail: str | None = None
+    logins: tuple[LoginCheck, ...] = ()
     elapsed_ms: int = 0

@@ -81,6 +81,14 @@ def render_text(result: DiscoveryResult) -> str:
         )
     if not result.candidates:
         lines.append("  (none)")
+    if result.logins:
+        lines.append("")
+        lines.append("Login check (password sent only over verified TLS):")
+        for check in result.logins:
+            lines.append(
+                f"  {check.protocol.value} {check.host}:{check.port}: {check.status.value} "
+                f"({check.detail})"
+            )
     if result.findings:
         lines.append("")
         lines.append("Findings:")

@@ -16,11 +16,15 @@ from enum import StrEnum
 from mailaudit.context import Context
 from mailaudit.discovery.autodiscover_fetch import autodiscover
 from mailaudit.discovery.guess import guess
+from mailaudit.discovery.login import Credentials, check_login, login_refusal
 from mailaudit.discovery.model import (
     Attempt,
     Candidate,
     DiscoveryResult,
+    LoginCheck,
+    LoginStatus,
     ProviderConfig,
+    Recommendation,
     Source,
     SourceOutcome,
     SourceStatus,
@@ -65,9 +69,15 @@ async def discover(
     guess_mode: GuessMode = GuessMode.AUTO,
     published_budget_s: float = PUBLISHED_BUDGET_S,
     guess_budget_s: float = GUESS_BUDGET_S,
+    credentials: Credentials | None = None,
+    allow_foreign_login: bool = False,
 ) -> DiscoveryResult:
     """Find and verify the mail settings for an address or a domain. Raises ValueError for a
-    query that is neither; network trouble ends up in the result, never as an exception."""
+    query that is neither; network trouble ends up in the result, never as an exception.
+
+    With `credentials`, each recommended setting is also asked whether it accepts them — over
+    verified TLS only, and only on hosts inside the user's registrable domain unless
+    `allow_foreign_login` (see `mailaudit.discovery.login`)."""
     parsed = parse_query(query)
     started = ctx.monotonic()
     rules = DomainRules(ctx.public_suffixes)
@@ -86,6 +96,12 @@ async def discover(
     findings = [f for run, _ in runs for f in run.findings]
     findings.extend(judge(parsed.domain, candidates, incoming, outgoing))
     provider = _provider(runs)
+    logins: tuple[LoginCheck, ...] = ()
+    if credentials is not None:
+        chosen = [r for r in (incoming, alternative, outgoing) if r is not None]
+        logins = await _logins(
+            ctx, parsed, rules, chosen, credentials, allow_foreign_login, published_budget_s
+        )
     return DiscoveryResult(
         query=query,
         address=parsed.address,
@@ -98,6 +114,7 @@ async def discover(
         findings=tuple(findings),
         provider_name=provider.display_name if provider else None,
         webmail=provider.webmail if provider else None,
+        logins=logins,
         elapsed_ms=int((ctx.monotonic() - started) * 1000),
     )
 
@@ -242,6 +259,28 @@ def _provider(runs: list[Verified]) -> ProviderConfig | None:
         if run.provider is not None:
             return run.provider
     return None
+
+
+async def _logins(
+    ctx: Context,
+    query: Query,
+    rules: DomainRules,
+    chosen: list[Recommendation],
+    credentials: Credentials,
+    allow_foreign: bool,
+    budget_s: float,
+) -> tuple[LoginCheck, ...]:
+    checks: list[LoginCheck] = []
+    for rec in chosen:
+        refusal = login_refusal(rec, query, rules, credentials, allow_foreign=allow_foreign)
+        if refusal is not None:
+            s = rec.setting
+            checks.append(
+                LoginCheck(s.protocol, s.host, s.port, LoginStatus.REFUSED_BY_POLICY, refusal)
+            )
+            continue
+        checks.append(await check_login(ctx, rec, credentials, budget_s=budget_s))
+    return tuple(checks)
 
 
 def _fetch_context(ctx: Context) -> Context:

@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import json
 import plistlib
+from dataclasses import replace
 
 import pytest
 
 import mailaudit.discovery as discovery
-from mailaudit.discovery import DiscoveryResult, parse_config, parse_query
+from mailaudit.discovery import Credentials, DiscoveryResult, parse_config, parse_query
 from mailaudit.discovery.autodiscover import Action, parse_response
 from mailaudit.discovery.guess import guess_hosts, guess_settings
+from mailaudit.discovery.login import login_refusal
 from mailaudit.discovery.model import (
     Protocol,
     Recommendation,
@@ -188,9 +190,12 @@ def test_public_api() -> None:
         [
             "Candidate",
             "ConfigError",
+            "Credentials",
             "DiscoveryResult",
             "GuessMode",
             "LintReport",
+            "LoginCheck",
+            "LoginStatus",
             "ProviderConfig",
             "Protocol",
             "Query",
@@ -212,3 +217,36 @@ def test_public_api() -> None:
         ]
     )
     assert all(hasattr(discovery, name) for name in discovery.__all__)
+
+
+# --- the credential check's rules (pure) -------------------------------------------------------
+
+
+def test_login_refused_outside_the_users_domain() -> None:
+    rules = DomainRules()
+    query = parse_query("alice@x.test")
+    inside = _rec(Protocol.IMAP, "imap.x.test", 993, Security.SSL)
+    outside = _rec(Protocol.IMAP, "imap.provider.example", 993, Security.SSL)
+    credentials = Credentials(password="secret-pw")
+
+    assert login_refusal(inside, query, rules, credentials, allow_foreign=False) is None
+    refusal = login_refusal(outside, query, rules, credentials, allow_foreign=False)
+    assert refusal is not None
+    assert "--allow-foreign-login" in refusal
+    assert login_refusal(outside, query, rules, credentials, allow_foreign=True) is None
+
+
+def test_login_needs_a_username_and_keeps_the_password_out_of_repr() -> None:
+    rules = DomainRules()
+    rec = _rec(Protocol.SMTP, "smtp.x.test", 465, Security.SSL)
+    templated = Recommendation(
+        replace(rec.setting, username="%EMAILADDRESS%"), rec.source, rec.trust, rec.origin
+    )
+    credentials = Credentials(password="secret-pw")
+
+    refusal = login_refusal(
+        templated, parse_query("x.test"), rules, credentials, allow_foreign=False
+    )
+    assert refusal is not None
+    assert "no username" in refusal
+    assert "secret-pw" not in repr(credentials)
