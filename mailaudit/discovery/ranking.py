@@ -53,10 +53,20 @@ def is_plaintext_fallback(candidate: Candidate) -> bool:
     )
 
 
-def ordered(candidates: Iterable[Candidate]) -> list[Candidate]:
+def is_foreign_untrusted(candidate: Candidate, home: str) -> bool:
+    """An unauthenticated source naming a host outside the user's registrable domain `home`:
+    whoever rewrote a plain-HTTP answer could point it at their own host, with a perfectly
+    valid certificate for it. Such a candidate is ranked below every other."""
+    host = candidate.setting.host
+    inside = host == home or host.endswith("." + home)
+    return candidate.trust is Trust.UNTRUSTED and not inside
+
+
+def ordered(candidates: Iterable[Candidate], home: str | None = None) -> list[Candidate]:
     return sorted(
         candidates,
         key=lambda c: (
+            home is not None and is_foreign_untrusted(c, home),
             c.source.priority,
             _PROTOCOL_ORDER[c.setting.protocol],
             c.rank_in_source,
@@ -68,9 +78,9 @@ _PROTOCOL_ORDER = {Protocol.IMAP: 0, Protocol.POP3: 1, Protocol.SMTP: 2}
 
 
 def recommend(
-    candidates: Sequence[Candidate], protocols: frozenset[Protocol]
+    candidates: Sequence[Candidate], protocols: frozenset[Protocol], *, home: str | None = None
 ) -> Recommendation | None:
-    for candidate in ordered(c for c in candidates if c.setting.protocol in protocols):
+    for candidate in ordered((c for c in candidates if c.setting.protocol in protocols), home):
         setting = usable_setting(candidate)
         if setting is None:
             continue
@@ -102,15 +112,15 @@ def auth_from_mechanisms(protocol: Protocol, mechanisms: Sequence[str]) -> tuple
 
 
 def choose(
-    candidates: Sequence[Candidate],
+    candidates: Sequence[Candidate], *, home: str | None = None
 ) -> tuple[Recommendation | None, Recommendation | None, Recommendation | None]:
-    """(incoming, alternative incoming, outgoing)."""
-    incoming = recommend(candidates, frozenset({Protocol.IMAP, Protocol.POP3}))
+    """(incoming, alternative incoming, outgoing). `home` is the user's registrable domain."""
+    incoming = recommend(candidates, frozenset({Protocol.IMAP, Protocol.POP3}), home=home)
     alternative = None
     if incoming is not None:
         other = Protocol.POP3 if incoming.setting.protocol is Protocol.IMAP else Protocol.IMAP
-        alternative = recommend(candidates, frozenset({other}))
-    outgoing = recommend(candidates, frozenset({Protocol.SMTP}))
+        alternative = recommend(candidates, frozenset({other}), home=home)
+    outgoing = recommend(candidates, frozenset({Protocol.SMTP}), home=home)
     return incoming, alternative, outgoing
 
 

@@ -31,7 +31,7 @@ from mailaudit.discovery.model import (
     VerificationStatus,
 )
 from mailaudit.discovery.query import DomainRules, Query, parse_query
-from mailaudit.discovery.ranking import choose, judge, usable_setting
+from mailaudit.discovery.ranking import choose, is_foreign_untrusted, judge, usable_setting
 from mailaudit.discovery.sources import (
     MxProvider,
     SourceRun,
@@ -81,18 +81,21 @@ async def discover(
     parsed = parse_query(query)
     started = ctx.monotonic()
     rules = DomainRules(ctx.public_suffixes)
+    home = rules.registrable(parsed.domain) or parsed.domain
     fetch_ctx = _fetch_context(ctx)
     verifier = Verifier(ctx)
     try:
         published = await _published(
             fetch_ctx, parsed, rules, verifier, ispdb_dir, ispdb_url, published_budget_s
         )
-        guessed = await _guess(fetch_ctx, parsed, verifier, guess_mode, published, guess_budget_s)
+        guessed = await _guess(
+            fetch_ctx, parsed, verifier, guess_mode, published, guess_budget_s, home
+        )
     finally:
         await verifier.close()
     runs = [*published, guessed]
     candidates = tuple(c for _, cands in runs for c in cands)
-    incoming, alternative, outgoing = choose(candidates)
+    incoming, alternative, outgoing = choose(candidates, home=home)
     findings = [f for run, _ in runs for f in run.findings]
     findings.extend(judge(parsed.domain, candidates, incoming, outgoing))
     provider = _provider(runs)
@@ -137,11 +140,11 @@ async def _published(
 
     async def mx_autoconfig() -> SourceRun:
         mx = await asyncio.shield(mx_task)
-        if not mx.domains:
+        if mx.registrable is None:
             return skipped(Source.MX_AUTOCONFIG, mx.detail)
         # HTTPS only: the MX link is already unauthenticated DNS.
-        urls = autoconfig_urls(query, mx.domains[0], https=True)
-        run = await autoconfig(ctx, query, rules, Source.MX_AUTOCONFIG, urls, domain=mx.domains[0])
+        urls = autoconfig_urls(query, mx.registrable, https=True)
+        run = await autoconfig(ctx, query, rules, Source.MX_AUTOCONFIG, urls, domain=mx.registrable)
         return _with_detail(run, mx)
 
     async def mx_ispdb() -> SourceRun:
@@ -188,10 +191,11 @@ async def _guess(
     mode: GuessMode,
     published: list[Verified],
     budget_s: float,
+    home: str,
 ) -> Verified:
     if mode is GuessMode.NEVER:
         return skipped(Source.GUESS, "guessing turned off"), ()
-    if mode is GuessMode.AUTO and _settled(published):
+    if mode is GuessMode.AUTO and _settled(published, home):
         return skipped(Source.GUESS, "not needed: published sources gave verified settings"), ()
     run, candidates = await _verified(verifier, guess(ctx, query), budget_s, 0.0, GUESS_STAGGER_S)
     # Connection refused or no answer on a guessed port is the normal case: keep those as
@@ -212,8 +216,13 @@ async def _guess(
     return replace(run, outcome=outcome), kept
 
 
-def _settled(published: list[Verified]) -> bool:
-    usable = [c for _, cands in published for c in cands if usable_setting(c) is not None]
+def _settled(published: list[Verified], home: str) -> bool:
+    usable = [
+        c
+        for _, cands in published
+        for c in cands
+        if usable_setting(c) is not None and not is_foreign_untrusted(c, home)
+    ]
     return any(c.setting.protocol.is_incoming for c in usable) and any(
         not c.setting.protocol.is_incoming for c in usable
     )

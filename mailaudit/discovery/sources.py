@@ -244,10 +244,15 @@ class MxProvider:
     """The provider domains behind the domain's best MX, or why there are none."""
 
     mx_host: str | None
-    # Registrable domain of the MX host first, then the MX host's parent when different (the
-    # ISPDB lists names like mail.protection.outlook.com).
+    # ISPDB names to look up, most specific first: the MX host's parent when it differs from
+    # the registrable domain (the ISPDB lists names like mail.protection.outlook.com), then the
+    # registrable domain. Empty when there is no provider to ask.
     domains: tuple[str, ...]
     detail: str
+
+    @property
+    def registrable(self) -> str | None:
+        return self.domains[-1] if self.domains else None
 
 
 async def mx_provider(ctx: Context, query: Query, rules: DomainRules) -> MxProvider:
@@ -267,7 +272,7 @@ async def mx_provider(ctx: Context, query: Query, rules: DomainRules) -> MxProvi
     names = [registrable]
     parent = host.partition(".")[2]
     if parent and parent != registrable and parent.endswith("." + registrable):
-        names.append(parent)
+        names.insert(0, parent)
     return MxProvider(host, tuple(names), f"MX {host} -> provider {registrable}")
 
 

@@ -220,3 +220,34 @@ def test_auth_from_mechanisms() -> None:
     )
     # IMAP LOGIN works without any SASL mechanism.
     assert auth_from_mechanisms(Protocol.IMAP, []) == ("password-cleartext",)
+
+
+def test_untrusted_source_pointing_off_the_domain_is_ranked_last() -> None:
+    # Given: plain-HTTP autoconfig (rewritable on the path) names a foreign host with a valid
+    # certificate of its own, and a guess finds the domain's own server.
+    foreign = setting(Protocol.IMAP, "imap.attacker.example", 993)
+    own = setting(Protocol.IMAP, "imap.x.test", 993)
+    candidates = [
+        candidate(foreign, Source.AUTOCONFIG_HTTP, trust=Trust.UNTRUSTED),
+        candidate(own, Source.GUESS),
+    ]
+
+    incoming, _, _ = choose(candidates, home="x.test")
+
+    # Then: the domain's own, verified server wins despite its lower source.
+    assert incoming is not None
+    assert incoming.setting.host == "imap.x.test"
+
+
+def test_untrusted_source_inside_the_domain_keeps_its_rank() -> None:
+    inside = setting(Protocol.IMAP, "mail.x.test", 993)
+    own = setting(Protocol.IMAP, "imap.x.test", 993)
+    candidates = [
+        candidate(inside, Source.AUTOCONFIG_HTTP, trust=Trust.UNTRUSTED),
+        candidate(own, Source.GUESS),
+    ]
+
+    incoming, _, _ = choose(candidates, home="x.test")
+
+    assert incoming is not None
+    assert incoming.source is Source.AUTOCONFIG_HTTP
