@@ -1,0 +1,847 @@
+"""The one door to sslyze: scan many TLS endpoints in one sslyze run and map what it found into
+our own frozen dataclasses (the `TlsScan` model below).
+
+Nothing from sslyze leaks out of this module: callers get `TlsScan` values, whose fields are
+strings, numbers, enums of ours and `CertificateInfo`. A failed scan command is data
+(`ScanError`), never an exception; a dead endpoint is a `TlsScan` with `connected=False`.
+
+sslyze is imported lazily, inside the functions that run it, so that the model can be imported
+(by the checks, the report, the tests) without loading sslyze and its OpenSSL bindings.
+
+Design notes
+- One `Scanner` for every target: sslyze overlaps the servers' scans in its own threads, and
+  `per_server_concurrent_connections_limit` is our politeness limit per (address, port).
+- Each (address, port) is scanned once; the names of every target that points there are merged
+  and the certificate is matched against each of them.
+- `ServerNetworkLocation` gets the address our resolver chose, so sslyze never resolves names.
+- Trust is judged apart from names and dates: sslyze's path validation (Mozilla and the other
+  stores it ships, plus our CA file as "Supplied CA file") checks the chain, the name we sent as
+  SNI and the clock all at once, so an expired or misnamed certificate would also look
+  "untrusted". We walk the chain's signatures to the system store, sslyze's Mozilla store and the
+  CA file ourselves, so an expired certificate is "expired", not also "untrusted".
+- sslyze cannot be cancelled. With a deadline we stop waiting and report the unfinished targets
+  as timed out; sslyze's own threads end when their per-connection timeouts fire.
+"""
+
+from __future__ import annotations
+
+import queue
+import ssl
+import threading
+import time
+import warnings
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.serialization import Encoding
+from cryptography.utils import CryptographyDeprecationWarning
+
+from mailaudit.net.tls import CertificateInfo, describe_certificate
+from mailaudit.probes.model import Scheme
+
+if TYPE_CHECKING:
+    from traceback import TracebackException
+
+    from sslyze.plugins.certificate_info._cert_chain_analyzer import (
+        CertificateDeploymentAnalysisResult,
+    )
+    from sslyze.plugins.openssl_cipher_suites.implementation import CipherSuitesScanResult
+    from sslyze.plugins.scan_commands import ScanCommand
+    from sslyze.scanner.models import AllScanCommandsAttempts, ServerScanRequest, ServerScanResult
+    from sslyze.scanner.scan_command_attempt import ScanCommandAttempt
+
+__all__ = [
+    "CertificateDeployment",
+    "CipherSuite",
+    "ProtocolScan",
+    "ScanError",
+    "ScanErrorReason",
+    "ScanPart",
+    "TlsScan",
+    "TlsTarget",
+    "TlsVersion",
+    "Vulnerabilities",
+    "name_matches",
+    "scan_endpoints",
+]
+
+
+# ------------------------------------------------------------------------------------- model
+
+
+class TlsVersion(StrEnum):
+    SSL_2_0 = "SSLv2"
+    SSL_3_0 = "SSLv3"
+    TLS_1_0 = "TLSv1.0"
+    TLS_1_1 = "TLSv1.1"
+    TLS_1_2 = "TLSv1.2"
+    TLS_1_3 = "TLSv1.3"
+
+    @property
+    def deprecated(self) -> bool:
+        """SSL 2 and 3 (RFC 6176, RFC 7568), TLS 1.0 and 1.1 (RFC 8996)."""
+        return self in (
+            TlsVersion.SSL_2_0,
+            TlsVersion.SSL_3_0,
+            TlsVersion.TLS_1_0,
+            TlsVersion.TLS_1_1,
+        )
+
+    @property
+    def rank(self) -> int:
+        return list(TlsVersion).index(self)
+
+
+class ScanPart(StrEnum):
+    """What one sslyze scan command looked at; `SCAN` is the endpoint as a whole."""
+
+    SCAN = "scan"
+    CONNECTIVITY = "connectivity"
+    CERTIFICATE = "certificate"
+    CIPHERS_SSL_2_0 = "ciphers-sslv2"
+    CIPHERS_SSL_3_0 = "ciphers-sslv3"
+    CIPHERS_TLS_1_0 = "ciphers-tlsv1.0"
+    CIPHERS_TLS_1_1 = "ciphers-tlsv1.1"
+    CIPHERS_TLS_1_2 = "ciphers-tlsv1.2"
+    CIPHERS_TLS_1_3 = "ciphers-tlsv1.3"
+    HEARTBLEED = "heartbleed"
+    ROBOT = "robot"
+    CCS_INJECTION = "ccs-injection"
+    RENEGOTIATION = "renegotiation"
+    COMPRESSION = "compression"
+    FALLBACK_SCSV = "fallback-scsv"
+
+
+CIPHER_PARTS: dict[TlsVersion, ScanPart] = {
+    TlsVersion.SSL_2_0: ScanPart.CIPHERS_SSL_2_0,
+    TlsVersion.SSL_3_0: ScanPart.CIPHERS_SSL_3_0,
+    TlsVersion.TLS_1_0: ScanPart.CIPHERS_TLS_1_0,
+    TlsVersion.TLS_1_1: ScanPart.CIPHERS_TLS_1_1,
+    TlsVersion.TLS_1_2: ScanPart.CIPHERS_TLS_1_2,
+    TlsVersion.TLS_1_3: ScanPart.CIPHERS_TLS_1_3,
+}
+
+
+class ScanErrorReason(StrEnum):
+    TIMEOUT = "timeout"
+    REFUSED = "refused"  # the TCP connection was refused or reset
+    STARTTLS_REFUSED = "starttls-refused"
+    HANDSHAKE_FAILED = "handshake-failed"
+    # The server speaks only what sslyze's OpenSSL builds cannot (or no TLS at all).
+    TLS_NOT_SUPPORTED = "tls-not-supported"
+    CLIENT_CERTIFICATE_NEEDED = "client-certificate-needed"
+    CONNECTIVITY = "connectivity"
+    SCANNER_ERROR = "scanner-error"  # a bug or a wrong use of sslyze
+    CONFIGURATION = "configuration"  # e.g. an unreadable CA file
+    DEADLINE = "deadline"  # the overall deadline passed before the scan finished
+
+
+@dataclass(frozen=True)
+class ScanError:
+    part: ScanPart
+    reason: ScanErrorReason
+    message: str
+
+
+@dataclass(frozen=True)
+class TlsTarget:
+    """One (address, port) to scan, with every host name that points there."""
+
+    host: str  # the name sent as SNI (and used in the EHLO dialogue's logs)
+    address: str
+    port: int
+    scheme: Scheme
+    names: tuple[str, ...] = ()
+
+    @property
+    def all_names(self) -> tuple[str, ...]:
+        seen = dict.fromkeys(n.lower().rstrip(".") for n in (self.host, *self.names))
+        return tuple(seen)
+
+    @property
+    def url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        if self.port == self.scheme.default_port:
+            return f"{self.scheme.value}://{host}"
+        return f"{self.scheme.value}://{host}:{self.port}"
+
+    @property
+    def key(self) -> tuple[str, int]:
+        return (self.address, self.port)
+
+
+@dataclass(frozen=True)
+class CipherSuite:
+    name: str  # IANA / RFC name, e.g. TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256
+    openssl_name: str
+    key_bits: int
+    anonymous: bool
+    # The key exchange the server chose for this suite: "ECDH" or "DH" (ephemeral), or None.
+    key_exchange: str | None = None
+    key_exchange_group: str | None = None  # curve name for ECDH
+    key_exchange_bits: int | None = None
+
+
+@dataclass(frozen=True)
+class ProtocolScan:
+    version: TlsVersion
+    accepted: tuple[CipherSuite, ...] = ()
+
+    @property
+    def supported(self) -> bool:
+        return bool(self.accepted)
+
+
+@dataclass(frozen=True)
+class CertificateDeployment:
+    """One leaf certificate the server presents (most servers have one; some an RSA and an
+    ECDSA one) with its chain as received, leaf first."""
+
+    chain: tuple[CertificateInfo, ...]
+    # The chain's signatures lead to an anchor in the system store, sslyze's Mozilla store or
+    # our CA file; names and dates are judged separately.
+    trusted: bool
+    trust_error: str | None
+    # sslyze's own verdict per trust store (chain, SNI name and now together): store -> error,
+    # "" when that store validated it.
+    store_results: dict[str, str] = field(default_factory=dict)
+    # Every name of the target -> does the leaf cover it (RFC 6125 §6.4)?
+    name_matches: dict[str, bool] = field(default_factory=dict)
+    ocsp_stapled: bool = False
+    ocsp_status: str | None = None  # "good", "revoked", "unknown" or the response status
+    ocsp_trusted: bool | None = None
+    must_staple: bool = False
+    chain_in_order: bool | None = None
+
+    @property
+    def leaf(self) -> CertificateInfo:
+        return self.chain[0]
+
+
+@dataclass(frozen=True)
+class Vulnerabilities:
+    """None: not tested (see the scan's errors)."""
+
+    heartbleed: bool | None = None
+    # sslyze's ROBOT verdict, lower-cased: vulnerable_strong_oracle, vulnerable_weak_oracle,
+    # not_vulnerable_no_oracle, not_vulnerable_rsa_not_supported, unknown_inconsistent_results
+    robot: str | None = None
+    ccs_injection: bool | None = None
+    secure_renegotiation: bool | None = None
+    client_renegotiation_dos: bool | None = None
+    compression: bool | None = None
+    fallback_scsv: bool | None = None
+
+
+@dataclass(frozen=True)
+class TlsScan:
+    target: TlsTarget
+    connected: bool
+    # Only the versions whose scan completed; a version with no accepted suite is not supported.
+    protocols: tuple[ProtocolScan, ...] = ()
+    certificates: tuple[CertificateDeployment, ...] = ()
+    vulnerabilities: Vulnerabilities = field(default_factory=Vulnerabilities)
+    errors: tuple[ScanError, ...] = ()
+    elapsed_ms: int = 0
+
+    def protocol(self, version: TlsVersion) -> ProtocolScan | None:
+        return next((p for p in self.protocols if p.version is version), None)
+
+    @property
+    def supported_versions(self) -> tuple[TlsVersion, ...]:
+        return tuple(p.version for p in self.protocols if p.supported)
+
+    @property
+    def scan_complete_for_protocols(self) -> bool:
+        """Every protocol version was tested, so `supported_versions` is the whole truth."""
+        return self.connected and all(self.failed(p) is None for p in CIPHER_PARTS.values())
+
+    def failed(self, part: ScanPart) -> ScanError | None:
+        """The error that kept `part` from being tested (or the whole scan's), if any."""
+        for error in self.errors:
+            if error.part is part or error.part in (ScanPart.SCAN, ScanPart.CONNECTIVITY):
+                return error
+        return None
+
+
+# ------------------------------------------------------------------------ host name matching
+
+
+def name_matches(dns_names: Iterable[str], host: str) -> bool:
+    """Does a certificate with these subjectAltName DNS names cover `host`? RFC 6125 §6.4.3: a
+    wildcard is only the whole left-most label and stands for exactly one label."""
+    wanted = host.lower().rstrip(".")
+    if not wanted:
+        return False
+    for raw in dns_names:
+        pattern = raw.lower().rstrip(".")
+        if pattern == wanted:
+            return True
+        if pattern.startswith("*.") and "*" not in pattern[2:]:
+            head, sep, rest = wanted.partition(".")
+            if sep and head and rest == pattern[2:] and "." in rest:
+                return True
+    return False
+
+
+# ----------------------------------------------------------------------------------- scanning
+
+
+def scan_endpoints(
+    targets: Sequence[TlsTarget],
+    *,
+    ca_file: str | None = None,
+    ehlo_name: str = "mailaudit.invalid",
+    network_timeout_s: float = 5.0,
+    network_max_retries: int = 2,
+    connections_per_server: int = 1,
+    max_concurrent_servers: int = 10,
+    deadline_s: float | None = None,
+) -> list[TlsScan]:
+    """Scan every target with sslyze, all in one run, each (address, port) once. Blocking: run
+    it with `asyncio.to_thread`. Returns one `TlsScan` per distinct (address, port), in the
+    order first seen; targets that share one are merged (names joined, first host kept).
+
+    `connections_per_server` is the politeness limit per (address, port); `deadline_s` bounds
+    the whole run: scans not finished by then come back with a `deadline` error."""
+    merged = _merge_targets(targets)
+    if not merged:
+        return []
+    started = time.monotonic()
+    try:
+        return _scan(
+            merged,
+            ca_file=ca_file,
+            ehlo_name=ehlo_name,
+            network_timeout_s=network_timeout_s,
+            network_max_retries=network_max_retries,
+            connections_per_server=connections_per_server,
+            max_concurrent_servers=max_concurrent_servers,
+            deadline_s=deadline_s,
+            started=started,
+        )
+    except Exception as exc:  # a failure of the scanner itself is data too
+        elapsed = int((time.monotonic() - started) * 1000)
+        error = ScanError(ScanPart.SCAN, ScanErrorReason.SCANNER_ERROR, _one_line(exc))
+        return [TlsScan(t, connected=False, errors=(error,), elapsed_ms=elapsed) for t in merged]
+
+
+def _merge_targets(targets: Sequence[TlsTarget]) -> list[TlsTarget]:
+    by_key: dict[tuple[str, int], TlsTarget] = {}
+    for target in targets:
+        known = by_key.get(target.key)
+        if known is None:
+            by_key[target.key] = replace(target, names=target.all_names)
+        else:
+            names = dict.fromkeys((*known.all_names, *target.all_names))
+            by_key[target.key] = replace(known, names=tuple(names))
+    return list(by_key.values())
+
+
+def _scan(
+    targets: list[TlsTarget],
+    *,
+    ca_file: str | None,
+    ehlo_name: str,
+    network_timeout_s: float,
+    network_max_retries: int,
+    connections_per_server: int,
+    max_concurrent_servers: int,
+    deadline_s: float | None,
+    started: float,
+) -> list[TlsScan]:
+    from sslyze.scanner.scanner import Scanner
+
+    config_errors: list[ScanError] = []
+    ca_path = Path(ca_file) if ca_file else None
+    if ca_path is not None and not ca_path.is_file():
+        config_errors.append(
+            ScanError(
+                ScanPart.CERTIFICATE,
+                ScanErrorReason.CONFIGURATION,
+                f"CA file {ca_file} cannot be read; trust judged without it",
+            )
+        )
+        ca_path = None
+    anchors = _load_anchors(ca_path)
+    request_objects = [
+        _request(t, ca_path, ehlo_name, network_timeout_s, network_max_retries) for t in targets
+    ]
+    by_uuid = {r.uuid: t for r, t in zip(request_objects, targets, strict=True)}
+    scanner = Scanner(
+        per_server_concurrent_connections_limit=max(1, connections_per_server),
+        concurrent_server_scans_limit=max(1, min(max_concurrent_servers, len(targets))),
+    )
+    scanner.queue_scans(request_objects)
+
+    scans: dict[tuple[str, int], TlsScan] = {}
+    for result in _results_until(scanner.get_results(), started, deadline_s):
+        target = by_uuid.get(result.uuid)
+        if target is None:
+            continue
+        elapsed = int((time.monotonic() - started) * 1000)
+        scan = _map_result(target, result, anchors, elapsed)
+        if config_errors:
+            scan = replace(scan, errors=(*scan.errors, *config_errors))
+        scans[target.key] = scan
+
+    out: list[TlsScan] = []
+    for target in targets:
+        found = scans.get(target.key)
+        if found is None:
+            message = f"no result within the {deadline_s or 0:.0f} s deadline"
+            found = TlsScan(
+                target,
+                connected=False,
+                errors=(ScanError(ScanPart.SCAN, ScanErrorReason.DEADLINE, message),),
+                elapsed_ms=int((time.monotonic() - started) * 1000),
+            )
+        out.append(found)
+    return out
+
+
+def _request(
+    target: TlsTarget,
+    ca_path: Path | None,
+    ehlo_name: str,
+    network_timeout_s: float,
+    network_max_retries: int,
+) -> ServerScanRequest:
+    from sslyze.connection_helpers.opportunistic_tls_helpers import (
+        ProtocolWithOpportunisticTlsEnum,
+    )
+    from sslyze.plugins.certificate_info.implementation import CertificateInfoExtraArgument
+    from sslyze.scanner.models import ScanCommandsExtraArguments, ServerScanRequest
+    from sslyze.server_setting import ServerNetworkConfiguration, ServerNetworkLocation
+
+    starttls = {
+        "smtp": ProtocolWithOpportunisticTlsEnum.SMTP,
+        "imap": ProtocolWithOpportunisticTlsEnum.IMAP,
+        "pop3": ProtocolWithOpportunisticTlsEnum.POP3,
+    }
+    opportunistic = None if target.scheme.implicit_tls else starttls[target.scheme.family]
+    config = ServerNetworkConfiguration(
+        tls_server_name_indication=target.host,
+        tls_opportunistic_encryption=opportunistic,
+        smtp_ehlo_hostname=ehlo_name
+        if opportunistic is ProtocolWithOpportunisticTlsEnum.SMTP
+        else None,
+        # sslyze takes whole seconds.
+        network_timeout=max(1, round(network_timeout_s)),
+        network_max_retries=max(1, network_max_retries),
+    )
+    extra = ScanCommandsExtraArguments(
+        certificate_info=CertificateInfoExtraArgument(custom_ca_file=ca_path) if ca_path else None
+    )
+    return ServerScanRequest(
+        server_location=ServerNetworkLocation(target.host, target.port, ip_address=target.address),
+        network_configuration=config,
+        scan_commands=_scan_commands(),
+        scan_commands_extra_arguments=extra,
+    )
+
+
+def _scan_commands() -> set[ScanCommand]:
+    from sslyze.plugins.scan_commands import ScanCommand
+
+    return {
+        ScanCommand.CERTIFICATE_INFO,
+        ScanCommand.SSL_2_0_CIPHER_SUITES,
+        ScanCommand.SSL_3_0_CIPHER_SUITES,
+        ScanCommand.TLS_1_0_CIPHER_SUITES,
+        ScanCommand.TLS_1_1_CIPHER_SUITES,
+        ScanCommand.TLS_1_2_CIPHER_SUITES,
+        ScanCommand.TLS_1_3_CIPHER_SUITES,
+        ScanCommand.TLS_COMPRESSION,
+        ScanCommand.OPENSSL_CCS_INJECTION,
+        ScanCommand.TLS_FALLBACK_SCSV,
+        ScanCommand.HEARTBLEED,
+        ScanCommand.ROBOT,
+        ScanCommand.SESSION_RENEGOTIATION,
+    }
+
+
+_DONE = object()
+
+
+def _results_until(
+    results: Iterator[ServerScanResult], started: float, deadline_s: float | None
+) -> Iterator[ServerScanResult]:
+    """Yield sslyze's results until the deadline. sslyze's generator blocks until the next
+    server is done, so it is drained in a daemon thread and we wait on a queue with a timeout."""
+    if deadline_s is None:
+        yield from results
+        return
+    box: queue.Queue[object] = queue.Queue()
+
+    def drain() -> None:
+        try:
+            for item in results:
+                box.put(item)
+        except Exception as exc:  # reported by the caller as a scanner error
+            box.put(exc)
+        finally:
+            box.put(_DONE)
+
+    threading.Thread(target=drain, name="mailaudit-sslyze", daemon=True).start()
+    while True:
+        remaining = deadline_s - (time.monotonic() - started)
+        if remaining <= 0:
+            return
+        try:
+            item = box.get(timeout=remaining)
+        except queue.Empty:
+            return
+        if item is _DONE:
+            return
+        if isinstance(item, Exception):
+            raise item
+        yield item  # type: ignore[misc]
+
+
+# ------------------------------------------------------------------------------------ mapping
+
+
+def _map_result(
+    target: TlsTarget, result: ServerScanResult, anchors: _Anchors, elapsed_ms: int
+) -> TlsScan:
+    from sslyze.scanner.models import ServerScanStatusEnum
+
+    if result.scan_status is not ServerScanStatusEnum.COMPLETED or result.scan_result is None:
+        trace = result.connectivity_error_trace
+        reason, message = _connectivity_error(trace)
+        error = ScanError(ScanPart.CONNECTIVITY, reason, message)
+        return TlsScan(target, connected=False, errors=(error,), elapsed_ms=elapsed_ms)
+
+    attempts = result.scan_result
+    errors: list[ScanError] = []
+    with warnings.catch_warnings():
+        # Certificates with RFC 5280 quirks (negative serials) are facts to report, not noise.
+        warnings.simplefilter("ignore", CryptographyDeprecationWarning)
+        protocols = _map_protocols(attempts, errors)
+        certificates = _map_certificates(target, attempts, anchors, errors)
+        vulnerabilities = _map_vulnerabilities(attempts, errors)
+    return TlsScan(
+        target=target,
+        connected=True,
+        protocols=protocols,
+        certificates=certificates,
+        vulnerabilities=vulnerabilities,
+        errors=tuple(errors),
+        elapsed_ms=elapsed_ms,
+    )
+
+
+def _connectivity_error(trace: TracebackException | None) -> tuple[ScanErrorReason, str]:
+    if trace is None:
+        return ScanErrorReason.CONNECTIVITY, "the server could not be reached"
+    name = str(getattr(trace, "exc_type_str", None) or getattr(trace.exc_type, "__name__", ""))
+    message = "".join(trace.format_exception_only()).strip()
+    message = message.split(": ", 1)[-1] if ": " in message else message
+    reason = {
+        "ConnectionToServerTimedOut": ScanErrorReason.TIMEOUT,
+        "TlsHandshakeTimedOut": ScanErrorReason.TIMEOUT,
+        "ServerRejectedConnection": ScanErrorReason.REFUSED,
+        "ServerRejectedOpportunisticTlsNegotiation": ScanErrorReason.STARTTLS_REFUSED,
+        "ServerRejectedTlsHandshake": ScanErrorReason.HANDSHAKE_FAILED,
+        "ServerTlsConfigurationNotSupported": ScanErrorReason.TLS_NOT_SUPPORTED,
+    }.get(name.rsplit(".", 1)[-1], ScanErrorReason.CONNECTIVITY)
+    return reason, message
+
+
+def _attempt_error(part: ScanPart, attempt: ScanCommandAttempt[Any]) -> ScanError | None:
+    from sslyze.scanner.scan_command_attempt import (
+        ScanCommandAttemptStatusEnum,
+        ScanCommandErrorReasonEnum,
+    )
+
+    if attempt.status is ScanCommandAttemptStatusEnum.COMPLETED and attempt.result is not None:
+        return None
+    if attempt.status is ScanCommandAttemptStatusEnum.NOT_SCHEDULED:
+        return ScanError(part, ScanErrorReason.SCANNER_ERROR, "not scheduled")
+    reason = {
+        ScanCommandErrorReasonEnum.CONNECTIVITY_ISSUE: ScanErrorReason.CONNECTIVITY,
+        ScanCommandErrorReasonEnum.CLIENT_CERTIFICATE_NEEDED: (
+            ScanErrorReason.CLIENT_CERTIFICATE_NEEDED
+        ),
+    }.get(
+        attempt.error_reason or ScanCommandErrorReasonEnum.BUG_IN_SSLYZE,
+        ScanErrorReason.SCANNER_ERROR,
+    )
+    message = "failed"
+    if attempt.error_trace is not None:
+        message = "".join(attempt.error_trace.format_exception_only()).strip() or message
+    return ScanError(part, reason, message)
+
+
+_CIPHER_FIELDS: tuple[tuple[TlsVersion, str], ...] = (
+    (TlsVersion.SSL_2_0, "ssl_2_0_cipher_suites"),
+    (TlsVersion.SSL_3_0, "ssl_3_0_cipher_suites"),
+    (TlsVersion.TLS_1_0, "tls_1_0_cipher_suites"),
+    (TlsVersion.TLS_1_1, "tls_1_1_cipher_suites"),
+    (TlsVersion.TLS_1_2, "tls_1_2_cipher_suites"),
+    (TlsVersion.TLS_1_3, "tls_1_3_cipher_suites"),
+)
+
+
+def _map_protocols(
+    attempts: AllScanCommandsAttempts, errors: list[ScanError]
+) -> tuple[ProtocolScan, ...]:
+    protocols: list[ProtocolScan] = []
+    for version, field_name in _CIPHER_FIELDS:
+        attempt: ScanCommandAttempt[CipherSuitesScanResult] = getattr(attempts, field_name)
+        error = _attempt_error(CIPHER_PARTS[version], attempt)
+        if error is not None or attempt.result is None:
+            errors.append(
+                error
+                or ScanError(CIPHER_PARTS[version], ScanErrorReason.SCANNER_ERROR, "no result")
+            )
+            continue
+        accepted = tuple(_cipher_suite(a) for a in attempt.result.accepted_cipher_suites)
+        protocols.append(ProtocolScan(version, accepted))
+    return tuple(protocols)
+
+
+def _cipher_suite(accepted: object) -> CipherSuite:
+    from nassl.ephemeral_key_info import DhEphemeralKeyInfo, EcDhEphemeralKeyInfo
+    from sslyze.plugins.openssl_cipher_suites._test_cipher_suite import CipherSuiteAcceptedByServer
+
+    assert isinstance(accepted, CipherSuiteAcceptedByServer)
+    suite = accepted.cipher_suite
+    key = accepted.ephemeral_key
+    kex: str | None = None
+    group: str | None = None
+    bits: int | None = None
+    if isinstance(key, EcDhEphemeralKeyInfo):
+        kex, group, bits = "ECDH", key.curve_name, key.size
+    elif isinstance(key, DhEphemeralKeyInfo):
+        kex, bits = "DH", key.size
+    return CipherSuite(
+        name=suite.name,
+        openssl_name=suite.openssl_name,
+        key_bits=suite.key_size,
+        anonymous=suite.is_anonymous,
+        key_exchange=kex,
+        key_exchange_group=group,
+        key_exchange_bits=bits,
+    )
+
+
+def _map_vulnerabilities(
+    attempts: AllScanCommandsAttempts, errors: list[ScanError]
+) -> Vulnerabilities:
+    def completed(part: ScanPart, attempt: ScanCommandAttempt[Any]) -> bool:
+        error = _attempt_error(part, attempt)
+        if error is not None:
+            errors.append(error)
+        return error is None
+
+    heartbleed = robot = ccs = None
+    secure_reneg = client_reneg = compression = scsv = None
+    if completed(ScanPart.HEARTBLEED, attempts.heartbleed) and attempts.heartbleed.result:
+        heartbleed = attempts.heartbleed.result.is_vulnerable_to_heartbleed
+    if completed(ScanPart.ROBOT, attempts.robot) and attempts.robot.result:
+        robot = attempts.robot.result.robot_result.value.lower()
+    ccs_attempt = attempts.openssl_ccs_injection
+    if completed(ScanPart.CCS_INJECTION, ccs_attempt) and ccs_attempt.result:
+        ccs = ccs_attempt.result.is_vulnerable_to_ccs_injection
+    reneg = attempts.session_renegotiation
+    if completed(ScanPart.RENEGOTIATION, reneg) and reneg.result:
+        secure_reneg = reneg.result.supports_secure_renegotiation
+        client_reneg = reneg.result.is_vulnerable_to_client_renegotiation_dos
+    comp = attempts.tls_compression
+    if completed(ScanPart.COMPRESSION, comp) and comp.result:
+        compression = comp.result.supports_compression
+    fallback = attempts.tls_fallback_scsv
+    if completed(ScanPart.FALLBACK_SCSV, fallback) and fallback.result:
+        scsv = fallback.result.supports_fallback_scsv
+    return Vulnerabilities(
+        heartbleed=heartbleed,
+        robot=robot,
+        ccs_injection=ccs,
+        secure_renegotiation=secure_reneg,
+        client_renegotiation_dos=client_reneg,
+        compression=compression,
+        fallback_scsv=scsv,
+    )
+
+
+# ------------------------------------------------------------------------------ certificates
+
+
+def _map_certificates(
+    target: TlsTarget,
+    attempts: AllScanCommandsAttempts,
+    anchors: _Anchors,
+    errors: list[ScanError],
+) -> tuple[CertificateDeployment, ...]:
+    attempt = attempts.certificate_info
+    error = _attempt_error(ScanPart.CERTIFICATE, attempt)
+    if error is not None or attempt.result is None:
+        errors.append(
+            error or ScanError(ScanPart.CERTIFICATE, ScanErrorReason.SCANNER_ERROR, "no result")
+        )
+        return ()
+    return tuple(_deployment(target, d, anchors) for d in attempt.result.certificate_deployments)
+
+
+def _deployment(
+    target: TlsTarget, deployment: CertificateDeploymentAnalysisResult, anchors: _Anchors
+) -> CertificateDeployment:
+    received = list(deployment.received_certificate_chain)
+    chain = tuple(describe_certificate(c.public_bytes(Encoding.DER)) for c in received)
+    leaf = chain[0]
+    store_results = {
+        r.trust_store.name: (
+            "" if r.was_validation_successful else (r.validation_error or "failed")
+        )
+        for r in deployment.path_validation_results
+    }
+    sslyze_trusted = any(v == "" for v in store_results.values())
+    anchored, anchor_error = anchors.chain_reaches_anchor(received)
+    trusted = sslyze_trusted or anchored
+    trust_error = None if trusted else anchor_error
+    if anchored and not sslyze_trusted and _names_and_dates_fine(target.host, received, leaf):
+        # The signatures reach an anchor and neither the name nor the dates explain sslyze's
+        # refusal: something else in the chain is wrong (constraints, key usage...).
+        trusted = False
+        trust_error = "; ".join(sorted({e for e in store_results.values() if e})) or "rejected"
+    ocsp = deployment.ocsp_response
+    ocsp_status: str | None = None
+    if ocsp is not None:
+        ocsp_status = _ocsp_status(ocsp)
+    return CertificateDeployment(
+        chain=chain,
+        trusted=trusted,
+        trust_error=trust_error,
+        store_results=store_results,
+        name_matches={n: name_matches(leaf.dns_names, n) for n in target.all_names},
+        ocsp_stapled=ocsp is not None,
+        ocsp_status=ocsp_status,
+        ocsp_trusted=deployment.ocsp_response_is_trusted,
+        must_staple=deployment.leaf_certificate_has_must_staple_extension,
+        chain_in_order=deployment.received_chain_has_valid_order,
+    )
+
+
+_STORES_REPORTED = ("Mozilla", "Supplied CA file")
+
+
+def _ocsp_status(response: object) -> str:
+    from cryptography.x509 import ocsp
+
+    assert isinstance(response, ocsp.OCSPResponse)
+    if response.response_status is not ocsp.OCSPResponseStatus.SUCCESSFUL:
+        return response.response_status.name.lower()
+    return response.certificate_status.name.lower()
+
+
+def _names_and_dates_fine(
+    host: str, received: list[x509.Certificate], leaf: CertificateInfo
+) -> bool:
+    from datetime import UTC, datetime
+
+    now = datetime.now(UTC)
+    in_dates = all(c.not_valid_before_utc <= now <= c.not_valid_after_utc for c in received)
+    return in_dates and name_matches(leaf.dns_names, host)
+
+
+class _Anchors:
+    """Trust anchors by subject: the system store, sslyze's Mozilla store and the CA file."""
+
+    def __init__(self, certificates: Iterable[x509.Certificate]) -> None:
+        self._by_subject: dict[bytes, list[x509.Certificate]] = {}
+        self._fingerprints: set[bytes] = set()
+        for cert in certificates:
+            self._by_subject.setdefault(cert.subject.public_bytes(), []).append(cert)
+            self._fingerprints.add(cert.fingerprint(hashes.SHA256()))
+
+    def __len__(self) -> int:
+        return len(self._fingerprints)
+
+    def chain_reaches_anchor(self, chain: list[x509.Certificate]) -> tuple[bool, str | None]:
+        """Follow issuer names and signatures from the leaf, through the certificates the
+        server sent, to an anchor. Dates, names and extensions are not looked at here."""
+        if not chain:
+            return False, "no certificate"
+        current = chain[0]
+        pool = list(chain[1:])
+        for _ in range(len(chain) + 1):
+            if current.fingerprint(hashes.SHA256()) in self._fingerprints:
+                return True, None
+            for anchor in self._by_subject.get(current.issuer.public_bytes(), []):
+                if _issued_by(current, anchor):
+                    return True, None
+            parent = next(
+                (c for c in pool if c.subject == current.issuer and _issued_by(current, c)), None
+            )
+            if parent is None:
+                break
+            pool.remove(parent)
+            current = parent
+        issuer = current.issuer.rfc4514_string()
+        if current.issuer == current.subject:
+            return False, f"self-signed certificate {issuer} is not a trust anchor"
+        return False, f"no trusted anchor for issuer {issuer}"
+
+
+def _issued_by(child: x509.Certificate, issuer: x509.Certificate) -> bool:
+    try:
+        child.verify_directly_issued_by(issuer)
+    except Exception:  # wrong issuer, bad signature, unsupported algorithm: not issued by it
+        return False
+    return True
+
+
+def _load_anchors(ca_path: Path | None) -> _Anchors:
+    """Loaded once per scan run (no module-level cache); also warms sslyze's own trust store
+    repository here, in one thread, while deprecation warnings are silenced."""
+    from sslyze.plugins.certificate_info.trust_stores.trust_store_repository import (
+        TrustStoresRepository,
+    )
+
+    paths: list[Path] = []
+    with warnings.catch_warnings():
+        # sslyze's bundled stores hold a root with a negative serial number; cryptography warns.
+        warnings.simplefilter("ignore", CryptographyDeprecationWarning)
+        repository = TrustStoresRepository.get_default()
+        paths.append(repository.get_main_store().path)
+        system = ssl.get_default_verify_paths().cafile
+        if system:
+            paths.append(Path(system))
+        if ca_path is not None:
+            paths.append(ca_path)
+        certificates: list[x509.Certificate] = []
+        for path in paths:
+            certificates.extend(_read_pem_bundle(path))
+    return _Anchors(certificates)
+
+
+def _read_pem_bundle(path: Path) -> list[x509.Certificate]:
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return []
+    try:
+        return x509.load_pem_x509_certificates(data)
+    except ValueError:
+        pass
+    # One bad entry must not cost the whole bundle.
+    out: list[x509.Certificate] = []
+    marker = b"-----BEGIN CERTIFICATE-----"
+    for chunk in data.split(marker)[1:]:
+        try:
+            out.append(x509.load_pem_x509_certificate(marker + chunk))
+        except ValueError:
+            continue
+    return out
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__

@@ -1,0 +1,76 @@
+"""The TLS scan step: every (address, port) that speaks TLS, scanned once by sslyze, all in one
+sslyze run off the event loop, bounded by an overall deadline.
+
+The facts come back as `TlsScan` values (see `mailaudit.net.sslyze_adapter`); judging them is
+`mailaudit.checks.tls`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+
+from mailaudit.context import Context
+from mailaudit.net.sslyze_adapter import (
+    ScanError,
+    ScanErrorReason,
+    ScanPart,
+    TlsScan,
+    TlsTarget,
+    scan_endpoints,
+)
+
+__all__ = ["TLS_CONNECTIONS_PER_ENDPOINT", "TlsScan", "TlsTarget", "scan_tls", "tls_deadline_s"]
+
+# sslyze's own polite setting (its --slow_connection): at most two connections at once to one
+# (address, port). Our probes use `limits.connections_per_endpoint` (one), but they do not run
+# at the same time as the TLS scan of the same endpoint.
+TLS_CONNECTIONS_PER_ENDPOINT = 2
+
+# sslyze needs about 1.5 s of client CPU per endpoint; a slow or dripping server can stretch one
+# connection to the network timeout, times the retries.
+_SECONDS_PER_ENDPOINT = 4.0
+_SLACK_S = 2.0
+
+
+def tls_deadline_s(ctx: Context, endpoints: int) -> float:
+    """The overall deadline of one TLS scan run: endpoints share the CPU, so it grows with their
+    number; never below one endpoint's budget."""
+    budget = ctx.settings.timeouts.endpoint_budget_s
+    concurrent = max(1, min(endpoints, ctx.settings.limits.max_concurrency))
+    rounds = -(-endpoints // concurrent)
+    return max(budget, rounds * budget, endpoints * _SECONDS_PER_ENDPOINT)
+
+
+async def scan_tls(
+    ctx: Context, targets: Sequence[TlsTarget], *, deadline_s: float | None = None
+) -> list[TlsScan]:
+    """Scan `targets` (one `TlsScan` per distinct (address, port), in the order first seen).
+    Never raises for a server's sake: failures are in each scan's `errors`."""
+    if not targets:
+        return []
+    settings = ctx.settings
+    deadline = deadline_s if deadline_s is not None else tls_deadline_s(ctx, len(targets))
+    call = asyncio.to_thread(
+        scan_endpoints,
+        list(targets),
+        ca_file=settings.ca_file,
+        ehlo_name=settings.ehlo_name,
+        network_timeout_s=max(settings.timeouts.connect_s, settings.timeouts.tls_handshake_s),
+        connections_per_server=TLS_CONNECTIONS_PER_ENDPOINT,
+        max_concurrent_servers=settings.limits.max_concurrency,
+        deadline_s=deadline,
+    )
+    try:
+        # The adapter stops waiting at the deadline itself; this is the safety net should the
+        # thread not come back (it cannot be cancelled, only abandoned).
+        async with asyncio.timeout(deadline + _SLACK_S):
+            return await call
+    except TimeoutError:
+        error = ScanError(
+            ScanPart.SCAN, ScanErrorReason.DEADLINE, f"no result within {deadline:.0f} s"
+        )
+        seen: dict[tuple[str, int], TlsTarget] = {}
+        for target in targets:
+            seen.setdefault(target.key, target)
+        return [TlsScan(t, connected=False, errors=(error,)) for t in seen.values()]
