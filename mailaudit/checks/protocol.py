@@ -502,7 +502,8 @@ class _Judge:
             return _Verdict(
                 CheckStatus.PASSED, f"{greeting} agrees with PTR, forward DNS and certificate"
             )
-        detail = "; ".join(problems).capitalize() + "."
+        text = "; ".join(problems)
+        detail = text[:1].upper() + text[1:] + "."
         evidence = [f"S: {obs.greeting.splitlines()[0]}"] if obs.greeting else []
         evidence += _render(facts.evidence)
         if cert is not None:
