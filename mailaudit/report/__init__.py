@@ -1,0 +1,122 @@
+"""Reports: one `Report` model rendered as JSON (with a committed JSON Schema), HTML, terminal
+text, SARIF 2.1.0 and JUnit XML; policy files with waivers; diffs; CI exit codes.
+
+Names are loaded on first use, so scanning code that imports `mailaudit.report.model` never pulls
+in jinja2 or rich.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from mailaudit.report.diff import ReportDiff, diff_exit_code, diff_reports
+    from mailaudit.report.exit_codes import exit_code
+    from mailaudit.report.formats import FORMATS, render
+    from mailaudit.report.html import render_html
+    from mailaudit.report.json_report import ReportLoadError, dump_report, load_report
+    from mailaudit.report.junit import render_junit
+    from mailaudit.report.model import (
+        SCHEMA_VERSION,
+        DomainReport,
+        EndpointReport,
+        Report,
+        RunInfo,
+    )
+    from mailaudit.report.policy import (
+        Policy,
+        PolicyError,
+        Requirement,
+        Waiver,
+        apply_policy,
+        apply_policy_file,
+        load_policy,
+        parse_policy,
+    )
+    from mailaudit.report.sarif import render_sarif
+    from mailaudit.report.schema import json_schema
+    from mailaudit.report.summary import DomainSummary, domain_summary
+    from mailaudit.report.text import Progress, progress_callback, render_text
+
+# Public name -> the module that defines it.
+_WHERE = {
+    "SCHEMA_VERSION": "model",
+    "DomainReport": "model",
+    "EndpointReport": "model",
+    "Report": "model",
+    "RunInfo": "model",
+    "ReportLoadError": "json_report",
+    "dump_report": "json_report",
+    "load_report": "json_report",
+    "json_schema": "schema",
+    "FORMATS": "formats",
+    "render": "formats",
+    "render_html": "html",
+    "render_text": "text",
+    "Progress": "text",
+    "progress_callback": "text",
+    "render_sarif": "sarif",
+    "render_junit": "junit",
+    "Policy": "policy",
+    "PolicyError": "policy",
+    "Requirement": "policy",
+    "Waiver": "policy",
+    "apply_policy": "policy",
+    "apply_policy_file": "policy",
+    "load_policy": "policy",
+    "parse_policy": "policy",
+    "ReportDiff": "diff",
+    "diff_exit_code": "diff",
+    "diff_reports": "diff",
+    "exit_code": "exit_codes",
+    "DomainSummary": "summary",
+    "domain_summary": "summary",
+}
+
+__all__ = [
+    "FORMATS",
+    "SCHEMA_VERSION",
+    "DomainReport",
+    "DomainSummary",
+    "EndpointReport",
+    "Policy",
+    "PolicyError",
+    "Progress",
+    "Report",
+    "ReportDiff",
+    "ReportLoadError",
+    "Requirement",
+    "RunInfo",
+    "Waiver",
+    "apply_policy",
+    "apply_policy_file",
+    "diff_exit_code",
+    "diff_reports",
+    "domain_summary",
+    "dump_report",
+    "exit_code",
+    "json_schema",
+    "load_policy",
+    "load_report",
+    "parse_policy",
+    "progress_callback",
+    "render",
+    "render_html",
+    "render_junit",
+    "render_sarif",
+    "render_text",
+]
+
+
+def __getattr__(name: str) -> Any:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module 'mailaudit.report' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"mailaudit.report.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -1,0 +1,39 @@
+"""Exit codes for CI, a public interface (README "Exit codes").
+
+Precedence, highest first:
+
+1. ``1`` (EXIT_FINDINGS) when ``fail_on`` is given and an unwaived finding reaches it — a real
+   problem outranks "could not test everything";
+2. ``3`` (EXIT_NOT_TESTED) when something could not be tested (a probe failed or was refused, a
+   check was not tested or inconclusive, a domain lookup failed) — never reported as clean;
+3. ``0`` otherwise.
+
+Without ``fail_on`` findings never fail the run; only "could not test" does. Exit code 2 (usage
+error) belongs to the command line.
+"""
+
+from __future__ import annotations
+
+from mailaudit.model import Severity
+from mailaudit.report.model import Report
+from mailaudit.report.summary import untested
+
+__all__ = ["EXIT_FINDINGS", "EXIT_NOT_TESTED", "EXIT_OK", "EXIT_USAGE", "exit_code", "failing"]
+
+EXIT_OK = 0
+EXIT_FINDINGS = 1
+EXIT_USAGE = 2
+EXIT_NOT_TESTED = 3
+
+
+def failing(report: Report, fail_on: Severity) -> bool:
+    """An unwaived finding at or above `fail_on`."""
+    return any(f.waived is None and f.severity.at_least(fail_on) for f in report.all_findings())
+
+
+def exit_code(report: Report, fail_on: Severity | None) -> int:
+    if fail_on is not None and failing(report, fail_on):
+        return EXIT_FINDINGS
+    if untested(report):
+        return EXIT_NOT_TESTED
+    return EXIT_OK

@@ -1,0 +1,42 @@
+"""One entry point for every output format. Renderers are imported on demand, so asking for JSON
+never loads jinja2 or rich."""
+
+from __future__ import annotations
+
+from mailaudit.report.model import Report
+
+__all__ = ["FORMATS", "render"]
+
+FORMATS = ("text", "json", "html", "sarif", "junit")
+
+
+def render(
+    report: Report,
+    fmt: str,
+    *,
+    quiet: bool = False,
+    verbose: bool = False,
+    color: bool = False,
+) -> str:
+    """The report in `fmt` (one of FORMATS); quiet, verbose and color apply to text only."""
+    if fmt == "json":
+        from mailaudit.report.json_report import dump_report
+
+        return dump_report(report)
+    if fmt == "text":
+        from mailaudit.report.text import render_text
+
+        return render_text(report, quiet=quiet, verbose=verbose, color=color)
+    if fmt == "html":
+        from mailaudit.report.html import render_html
+
+        return render_html(report)
+    if fmt == "sarif":
+        from mailaudit.report.sarif import render_sarif
+
+        return render_sarif(report)
+    if fmt == "junit":
+        from mailaudit.report.junit import render_junit
+
+        return render_junit(report)
+    raise ValueError(f"unknown format {fmt!r} (one of {', '.join(FORMATS)})")

@@ -1,0 +1,334 @@
+"""The HTML report: one self-contained file (inline CSS, no scripts, no external assets) rendered
+from jinja2 templates with autoescaping on, so a hostile banner shows as text.
+
+Templates live in `reports/templates/` in a source checkout and ship in the wheel as
+`mailaudit/_templates`. This module turns the Report into a small view model (grades, sorted
+findings, what could not be tested, reference links) so the templates stay free of logic. Fields
+the model gains later are shown generically ("More data"), so nothing is silently dropped.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from enum import Enum
+from functools import cache
+from importlib import resources
+from importlib.resources.abc import Traversable
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import markupsafe
+
+from mailaudit.model import CheckRun, CheckStatus, Finding, Severity
+from mailaudit.probes.model import ProbeStatus
+from mailaudit.report.model import DomainReport, EndpointReport, Report
+from mailaudit.report.summary import (
+    GRADES,
+    SEVERITIES_WORST_FIRST,
+    DomainSummary,
+    Untested,
+    domain_findings,
+    domain_summary,
+    reference_link,
+    severity_counts,
+    untested_of_endpoint,
+)
+from mailaudit.serial import to_data
+
+__all__ = ["render_html", "template_dir"]
+
+_KNOWN_DOMAIN_FIELDS = {"domain", "endpoint_ids", "not_offered", "findings", "checks", "errors"}
+_KNOWN_ENDPOINT_FIELDS = {
+    "id",
+    "url",
+    "address",
+    "port",
+    "names",
+    "roles",
+    "domains",
+    "observation",
+    "findings",
+    "checks",
+}
+_SECURITY_TEXT = {"ssl": "SSL/TLS (implicit)", "starttls": "STARTTLS", "plain": "none"}
+
+
+def template_dir() -> Traversable:
+    """`mailaudit/_templates` when installed from a wheel, else `<repo>/reports/templates`."""
+    installed = resources.files("mailaudit").joinpath("_templates")
+    if installed.is_dir():
+        return installed
+    return Path(__file__).resolve().parents[2] / "reports" / "templates"
+
+
+@cache
+def _environment() -> jinja2.Environment:
+    root = template_dir()
+
+    def load(name: str) -> str | None:
+        entry = root.joinpath(name)
+        return entry.read_text(encoding="utf-8") if entry.is_file() else None
+
+    env = jinja2.Environment(
+        loader=jinja2.FunctionLoader(load),
+        autoescape=True,  # always, whatever the template's name: banners are hostile input
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        finalize=_visible,
+    )
+    env.filters["anchor"] = anchor
+    env.filters["status_counts"] = status_counts
+    return env
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+def _visible(value: Any) -> Any:
+    """Every printed value: control characters (NUL, ESC...) from servers become visible
+    escapes such as \\x1b instead of invalid or invisible HTML. Markup (macro output) is ours."""
+    if isinstance(value, str) and not isinstance(value, markupsafe.Markup):
+        return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", value)
+    return value
+
+
+def render_html(report: Report, *, title: str | None = None) -> str:
+    """The whole report as one HTML document."""
+    template = _environment().get_template("report.html.j2")
+    return template.render(**_view(report, title=title))
+
+
+def anchor(text: str) -> str:
+    """A stable, safe fragment id for a domain or endpoint."""
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "x"
+
+
+def status_counts(runs: Iterable[CheckRun]) -> str:
+    """ "5 passed, 1 failed, 2 not tested": the check runs by outcome."""
+    counts = {s: 0 for s in CheckStatus}
+    for run in runs:
+        counts[run.status] += 1
+    return ", ".join(f"{n} {s.value.replace('_', ' ')}" for s, n in counts.items() if n)
+
+
+# --- view model ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Reference:
+    text: str
+    url: str | None
+
+
+@dataclass(frozen=True)
+class FindingView:
+    finding: Finding
+    references: tuple[Reference, ...]
+    anchor: str
+
+
+@dataclass(frozen=True)
+class ExtraField:
+    name: str
+    text: str
+
+
+@dataclass(frozen=True)
+class SettingRow:
+    role: str
+    protocol: str
+    host: str
+    port: str
+    security: str
+    username: str
+    source: str
+
+
+@dataclass(frozen=True)
+class ClientSettings:
+    provider: str | None
+    rows: tuple[SettingRow, ...]
+    webmail: str | None
+
+
+@dataclass(frozen=True)
+class EndpointView:
+    endpoint: EndpointReport
+    status: str  # completed / failed / refused
+    failure: str | None
+    findings: tuple[FindingView, ...]
+    counts: dict[Severity, int]
+    worst: Severity | None
+    checks: tuple[CheckRun, ...]
+    untested: tuple[Untested, ...]
+    extras: tuple[ExtraField, ...]
+
+
+@dataclass(frozen=True)
+class DomainView:
+    domain: DomainReport
+    summary: DomainSummary
+    findings: tuple[FindingView, ...]
+    endpoints: tuple[EndpointView, ...]
+    client_settings: ClientSettings | None
+    extras: tuple[ExtraField, ...]
+    # The worst unwaived finding of the domain (and its endpoints), for the summary.
+    top: Finding | None
+    top_anchor: str
+
+
+def _view(report: Report, *, title: str | None) -> dict[str, Any]:
+    endpoint_views = {e.id: _endpoint_view(e) for e in report.endpoints}
+    domains = tuple(_domain_view(report, d, endpoint_views) for d in report.domains)
+    listed = {eid for d in report.domains for eid in d.endpoint_ids}
+    all_findings = report.all_findings()
+    names = ", ".join(d.domain.domain for d in domains) or "endpoints"
+    return {
+        "title": title or f"mailaudit report: {names}",
+        "report": report,
+        "run": report.run,
+        "domains": domains,
+        # Worst first: the page reads top-down in order of urgency.
+        "endpoints": tuple(
+            sorted(
+                endpoint_views.values(),
+                key=lambda v: (-(v.worst.rank if v.worst else -1), v.endpoint.url, v.endpoint.id),
+            )
+        ),
+        # Endpoints audited on their own (--endpoint) rather than for a domain.
+        "unlisted": tuple(endpoint_views[e.id] for e in report.endpoints if e.id not in listed),
+        "totals": severity_counts(all_findings),
+        "waived_total": sum(1 for f in all_findings if f.waived is not None),
+        "severities": SEVERITIES_WORST_FIRST,
+        "grades": GRADES,
+        "extra": sorted(report.extra.items()),
+        "CheckStatus": CheckStatus,
+        "ProbeStatus": ProbeStatus,
+    }
+
+
+def _finding_views(findings: Iterable[Finding]) -> tuple[FindingView, ...]:
+    ordered = sorted(
+        findings, key=lambda f: (f.waived is not None, -f.severity.rank, f.id, f.subject)
+    )
+    return tuple(
+        FindingView(
+            f, tuple(Reference(r, reference_link(r)) for r in f.references), finding_anchor(f)
+        )
+        for f in ordered
+    )
+
+
+def finding_anchor(f: Finding) -> str:
+    return f"f-{anchor(f.id)}-{anchor(f.subject)}"
+
+
+def _endpoint_view(e: EndpointReport) -> EndpointView:
+    obs = e.observation
+    failure = None
+    if obs.failure is not None:
+        failure = f"{obs.failure.reason} at {obs.failure.step}: {obs.failure.message}"
+    live = [f for f in e.findings if f.waived is None]
+    return EndpointView(
+        endpoint=e,
+        status=obs.status.value,
+        failure=failure,
+        findings=_finding_views(e.findings),
+        counts=severity_counts(e.findings),
+        worst=max((f.severity for f in live), key=lambda s: s.rank) if live else None,
+        checks=e.checks,
+        # The probe failure is shown as a fact of its own; list the checks it left untested.
+        untested=tuple(u for u in untested_of_endpoint(e) if u.kind != "probe"),
+        extras=_extras(e, _KNOWN_ENDPOINT_FIELDS),
+    )
+
+
+def _domain_view(
+    report: Report, d: DomainReport, endpoint_views: dict[str, EndpointView]
+) -> DomainView:
+    live = [f for f in domain_findings(report, d) if f.waived is None]
+    top = min(live, key=lambda f: (-f.severity.rank, f.id, f.subject)) if live else None
+    return DomainView(
+        domain=d,
+        summary=domain_summary(report, d),
+        findings=_finding_views(d.findings),
+        endpoints=tuple(endpoint_views[eid] for eid in d.endpoint_ids if eid in endpoint_views),
+        client_settings=_client_settings(getattr(d, "discovery", None)),
+        extras=_extras(d, _KNOWN_DOMAIN_FIELDS | {"discovery"}),
+        top=top,
+        top_anchor=finding_anchor(top) if top else "",
+    )
+
+
+def _extras(obj: object, known: set[str]) -> tuple[ExtraField, ...]:
+    """Fields the model gained after this renderer was written, shown as JSON."""
+    out = []
+    for f in dataclasses.fields(obj):  # type: ignore[arg-type]
+        if f.name in known:
+            continue
+        value = getattr(obj, f.name)
+        if value is None or value == () or value == {}:
+            continue
+        try:
+            data = to_data(value)
+        except TypeError:
+            data = repr(value)
+        out.append(ExtraField(f.name.replace("_", " "), json.dumps(data, indent=2)))
+    return tuple(out)
+
+
+def _client_settings(discovery: Any) -> ClientSettings | None:
+    """The recommended client settings of a `DiscoveryResult`-like object, read defensively."""
+    if discovery is None:
+        return None
+    rows = []
+    for role, attr in (
+        ("Incoming", "incoming"),
+        ("Incoming (alternative)", "alternative_incoming"),
+        ("Outgoing", "outgoing"),
+    ):
+        rec = getattr(discovery, attr, None)
+        setting = getattr(rec, "setting", None)
+        if setting is None:
+            continue
+        security = _text(getattr(setting, "security", ""))
+        rows.append(
+            SettingRow(
+                role=role,
+                protocol=_text(getattr(setting, "protocol", "")).upper(),
+                host=_text(getattr(setting, "host", "")),
+                port=_text(getattr(setting, "port", "")),
+                security=_SECURITY_TEXT.get(security, security),
+                username=_text(getattr(setting, "username", None) or "-"),
+                source=" ".join(
+                    t
+                    for t in (
+                        _text(getattr(rec, "source", "")),
+                        f"({_text(getattr(rec, 'trust', ''))})"
+                        if getattr(rec, "trust", None)
+                        else "",
+                    )
+                    if t
+                ),
+            )
+        )
+    provider = getattr(discovery, "provider_name", None)
+    webmail = getattr(discovery, "webmail", None)
+    if not rows and not provider:
+        return ClientSettings(provider=None, rows=(), webmail=None)
+    return ClientSettings(
+        provider=_text(provider) if provider else None,
+        rows=tuple(rows),
+        webmail=_text(webmail) if webmail else None,
+    )
+
+
+def _text(value: object) -> str:
+    return str(value.value) if isinstance(value, Enum) else str(value)

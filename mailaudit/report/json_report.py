@@ -1,0 +1,82 @@
+"""The JSON report: `mailaudit.serial` data, validated against the committed schema on load.
+
+`dump_report` writes the one serialisation of a `Report` (schema_version comes first: it is the
+model's first field). `load_report` reads a saved report back for re-rendering, policies and
+diffs; it never re-scans anything.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from mailaudit.report.model import Report
+from mailaudit.serial import LoadError, from_data, to_data
+
+__all__ = ["ReportLoadError", "dump_report", "load_report", "validate_report_data"]
+
+
+class ReportLoadError(ValueError):
+    """The file is not a mailaudit report this version can read; the message says where."""
+
+
+def dump_report(report: Report) -> str:
+    return json.dumps(to_data(report), indent=2, ensure_ascii=False) + "\n"
+
+
+def load_report(source: str | Path) -> Report:
+    """Load a report from a path or from JSON text (text is anything starting with "{")."""
+    if isinstance(source, Path) or not source.lstrip().startswith("{"):
+        path = Path(source)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ReportLoadError(f"{path}: {exc.strerror or exc}") from None
+        where = str(path)
+    else:
+        text, where = source, "report"
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ReportLoadError(f"{where}: not JSON ({exc})") from None
+    validate_report_data(data, where=where)
+    try:
+        return from_data(Report, data)
+    except LoadError as exc:
+        raise ReportLoadError(f"{where}: {exc}") from None
+
+
+def validate_report_data(data: Any, *, where: str = "report") -> None:
+    """Check `data` against the committed JSON Schema.
+
+    Uses `jsonschema` when it is installed; without it, `from_data` still checks every type and
+    value (but not unknown keys)."""
+    if not isinstance(data, dict):
+        raise ReportLoadError(f"{where}: expected a JSON object")
+    validator = _validator()
+    if validator is None:
+        return
+    errors = sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path))
+    if errors:
+        first = errors[0]
+        path = "$" + "".join(
+            f"[{p}]" if isinstance(p, int) else f".{p}" for p in first.absolute_path
+        )
+        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        raise ReportLoadError(f"{where}: {path}: {first.message}{more}")
+
+
+@cache
+def _validator() -> Any:
+    try:
+        # Imported by name: no type stubs are installed for it, and it is optional at run time.
+        jsonschema = importlib.import_module("jsonschema")
+    except ImportError:  # pragma: no cover - without it, from_data still checks every value
+        return None
+    from mailaudit.report.schema import committed_schema
+
+    schema = committed_schema()
+    return jsonschema.Draft202012Validator(schema)

@@ -1,0 +1,262 @@
+"""Terminal output with rich: a summary table per domain, then the findings.
+
+Only the command line imports this module; scanning code reports progress through a plain
+`Callable[[str], None]` (`AuditOptions.progress`) and never meets rich. Everything a server sent
+is wrapped in `rich.text.Text` (never parsed as markup) and control characters are made visible,
+so a banner can neither style nor move the terminal.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import sys
+from types import TracebackType
+from typing import TextIO
+
+from rich.console import Console, Group, RenderableType
+from rich.padding import Padding
+from rich.progress import Progress as RichProgress
+from rich.progress import SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from rich.text import Text
+
+from mailaudit.model import Finding, Severity
+from mailaudit.report.model import Report
+from mailaudit.report.summary import (
+    domain_endpoints,
+    domain_findings,
+    domain_summary,
+    severity_counts,
+    untested,
+    untested_of_endpoint,
+)
+
+__all__ = ["Progress", "progress_callback", "render_text"]
+
+SEVERITY_STYLE = {
+    Severity.CRITICAL: "bold white on red",
+    Severity.HIGH: "bold red",
+    Severity.MEDIUM: "yellow",
+    Severity.LOW: "cyan",
+    Severity.INFO: "dim",
+}
+GRADE_STYLE = {"A": "bold green", "B": "green", "C": "yellow", "D": "red", "F": "bold red"}
+STATUS_STYLE = {"completed": "green", "failed": "red", "refused": "yellow"}
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def safe(text: object) -> str:
+    """Server text with control characters (ESC, CR, NUL...) shown as \\xNN escapes."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", str(text))
+
+
+def _t(text: object, style: str = "") -> Text:
+    return Text(safe(text), style=style)
+
+
+def _sev(severity: Severity | None) -> Text:
+    if severity is None:
+        return Text("none", style="dim")
+    return Text(severity.value, style=SEVERITY_STYLE[severity])
+
+
+def render_text(
+    report: Report,
+    *,
+    quiet: bool = False,
+    verbose: bool = False,
+    color: bool = False,
+    width: int = 100,
+) -> str:
+    """The terminal report as a string (ANSI colours only when `color`).
+
+    quiet: only the summary tables and totals; verbose: evidence, remediation, references,
+    check runs and transcripts too."""
+    buffer = io.StringIO()
+    console = Console(
+        file=buffer,
+        width=width,
+        force_terminal=color,
+        no_color=not color,
+        color_system="standard" if color else None,
+        highlight=False,
+        emoji=False,
+        markup=False,
+        soft_wrap=False,
+    )
+    for part in _parts(report, quiet=quiet, verbose=verbose):
+        console.print(part)
+    return "".join(line.rstrip() + "\n" for line in buffer.getvalue().splitlines())
+
+
+def _parts(report: Report, *, quiet: bool, verbose: bool) -> list[RenderableType]:
+    parts: list[RenderableType] = []
+    for domain in report.domains:
+        summary = domain_summary(report, domain)
+        title = Text.assemble(
+            _t(domain.domain, "bold"),
+            "  grade ",
+            Text(summary.grade, style=GRADE_STYLE.get(summary.grade, "bold")),
+            Text(" (incomplete)", style="yellow") if summary.incomplete else "",
+        )
+        table = Table(title=title, title_justify="left", expand=False, show_lines=False)
+        table.add_column("Endpoint", overflow="fold")
+        table.add_column("Address", overflow="fold")
+        table.add_column("Status")
+        table.add_column("Worst finding")
+        table.add_column("Findings", justify="right")
+        for e in domain_endpoints(report, domain):
+            live = [f for f in e.findings if f.waived is None]
+            status = e.observation.status.value
+            status_text = Text(status, style=STATUS_STYLE.get(status, ""))
+            failure = e.observation.failure
+            if failure is not None and failure.reason != status:
+                status_text.append(f" ({safe(failure.reason)})")
+            worst = max((f.severity for f in live), key=lambda s: s.rank) if live else None
+            table.add_row(_t(e.url), _t(e.id), status_text, _sev(worst), str(len(live)))
+        if not domain.endpoint_ids:
+            table.add_row(Text("no endpoints", style="dim"), "", "", "", "")
+        parts.append(table)
+        if domain.not_offered and not quiet:
+            parts.append(
+                Text.assemble(
+                    Text("  not offered (not a finding): ", style="dim"),
+                    _t(", ".join(domain.not_offered)),
+                )
+            )
+        parts.append(_counts_line(domain_findings(report, domain), summary.waived))
+        missing = untested(report, domain)
+        if quiet and missing:
+            parts.append(
+                _t(f"  could not test {len(missing)} item(s): see the full report", "yellow")
+            )
+        if not quiet:
+            parts.extend(_finding_lines(domain_findings(report, domain), verbose=verbose))
+            if missing:
+                parts.append(Text("Could not be tested:", style="bold yellow"))
+                for u in missing:
+                    line = Text.assemble(_t(u.subject, "bold"), " ", _t(f"{u.what}: {u.reason}"))
+                    parts.append(Padding(line, (0, 0, 0, 2)))
+        parts.append(Text(""))
+    loose = [e for e in report.endpoints if not any(e.id in d.endpoint_ids for d in report.domains)]
+    for e in loose:
+        parts.append(Text.assemble(_t(e.url, "bold"), " ", _t(e.observation.status.value)))
+        if not quiet:
+            parts.extend(_finding_lines(e.findings, verbose=verbose))
+            for u in untested_of_endpoint(e):
+                parts.append(_t(f"  could not test: {u.what}: {u.reason}", "yellow"))
+    if verbose:
+        parts.extend(_verbose_endpoints(report))
+    totals = severity_counts(report.all_findings())
+    parts.append(
+        Text.assemble(
+            Text("Total: ", style="bold"),
+            *[Text.assemble(_sev(s), f" {n}  ") for s, n in totals.items()],
+        )
+    )
+    return parts
+
+
+def _counts_line(findings: list[Finding], waived: int) -> Text:
+    counts = severity_counts(findings)
+    text = Text("  findings: ")
+    shown = [(s, n) for s, n in counts.items() if n]
+    if not shown:
+        text.append("none", style="green")
+    for s, n in shown:
+        text.append_text(_sev(s))
+        text.append(f" {n}  ")
+    if waived:
+        text.append(f"({waived} waived)", style="dim")
+    return text
+
+
+def _finding_lines(
+    findings: tuple[Finding, ...] | list[Finding], *, verbose: bool
+) -> list[RenderableType]:
+    out: list[RenderableType] = []
+    ordered = sorted(findings, key=lambda f: (f.waived is not None, -f.severity.rank, f.id))
+    for f in ordered:
+        head = Text.assemble(
+            "  ",
+            Text(f"[{f.severity.value}]", style=SEVERITY_STYLE[f.severity]),
+            " ",
+            _t(f.id, "bold"),
+            " ",
+            _t(f.subject),
+            Text(f"  (waived: {safe(f.waived)})", style="dim") if f.waived is not None else "",
+        )
+        body: list[RenderableType] = [_t(f.title), _t(f.detail, "dim")]
+        if verbose:
+            body.append(_t(f"fix: {f.remediation}"))
+            if f.context:
+                body.append(_t(f"context: {f.context}", "dim"))
+            body.extend(_t(f"| {line}", "dim") for line in f.evidence)
+            if f.references:
+                body.append(_t(f"see: {'; '.join(f.references)}", "dim"))
+        out.append(Group(head, Padding(Group(*body), (0, 0, 0, 6))))
+    return out
+
+
+def _verbose_endpoints(report: Report) -> list[RenderableType]:
+    out: list[RenderableType] = []
+    for e in report.endpoints:
+        out.append(Text.assemble(Text("Endpoint ", style="bold"), _t(f"{e.url} ({e.id})", "bold")))
+        for c in e.checks:
+            reason = f": {c.reason}" if c.reason else ""
+            out.append(_t(f"  check {c.check}: {c.status.value}{reason}"))
+        out.extend(_t(f"  {line.render()}", "dim") for line in e.observation.transcript)
+    return out
+
+
+# --- progress ----------------------------------------------------------------------------------
+
+
+class Progress:
+    """A spinner on stderr with the last step and a count: pass the object itself as
+    `AuditOptions.progress`, and `close()` it (or use `with`) when the run ends."""
+
+    def __init__(self, stream: TextIO | None = None) -> None:
+        self._console = Console(file=stream or sys.stderr, highlight=False, markup=False)
+        self._progress = RichProgress(
+            SpinnerColumn(),
+            TextColumn("{task.completed} done"),
+            TextColumn("{task.description}"),
+            TimeElapsedColumn(),
+            console=self._console,
+            transient=True,
+        )
+        self._task = self._progress.add_task("starting", total=None)
+        self._started = False
+
+    def __call__(self, message: str) -> None:
+        if not self._started:
+            self._progress.start()
+            self._started = True
+        self._progress.update(self._task, advance=1, description=safe(message)[:80])
+
+    def close(self) -> None:
+        if self._started:
+            self._progress.stop()
+            self._started = False
+
+    def __enter__(self) -> Progress:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def progress_callback(*, enabled: bool, stream: TextIO | None = None) -> Progress | None:
+    """A progress spinner when `enabled` and the stream (stderr) is a terminal, else None."""
+    target = stream or sys.stderr
+    if not enabled or not target.isatty():
+        return None
+    return Progress(target)
