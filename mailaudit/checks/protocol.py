@@ -446,7 +446,11 @@ class _Judge:
                 detail = (
                     f"{pair.known_command} was answered {known.code}"
                     + (f", {pair.unknown_command} {unknown.code}" if unknown else "")
-                    + ": the server tells which addresses exist."
+                    + (
+                        ": the server discloses mailbox and list members."
+                        if expn
+                        else ": the server tells which addresses exist."
+                    )
                 )
                 evidence = [f"C: {pair.known_command}", _reply_line(known)]
                 if unknown is not None:
