@@ -1,0 +1,293 @@
+"""The sslyze adapter without the lab: host name matching, the trust walk (apart from names and
+dates), dead and silent endpoints as data (loopback only), and Mozilla's profile in step."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from importlib import resources
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+from mailaudit.checks.tls import (
+    MOZILLA_INTERMEDIATE_CIPHERS,
+    MOZILLA_INTERMEDIATE_TLS13_CIPHERS,
+    MOZILLA_INTERMEDIATE_VERSIONS,
+)
+from mailaudit.net import sslyze_adapter
+from mailaudit.net.sslyze_adapter import (
+    ScanErrorReason,
+    ScanPart,
+    TlsTarget,
+    TlsVersion,
+    name_matches,
+    scan_endpoints,
+)
+from mailaudit.probes.model import Scheme
+
+# ---------------------------------------------------------------------------- name matching
+
+
+@pytest.mark.parametrize(
+    ("names", "host", "expected"),
+    [
+        (("mail.example.test",), "mail.example.test", True),
+        (("MAIL.example.test.",), "mail.EXAMPLE.test", True),
+        (("*.example.test",), "mail.example.test", True),
+        (("*.example.test",), "example.test", False),
+        (("*.example.test",), "a.b.example.test", False),
+        (("*.test",), "example.test", False),  # no wildcard over a single remaining label
+        (("m*.example.test",), "mail.example.test", False),
+        (("other.example.test",), "mail.example.test", False),
+        ((), "mail.example.test", False),
+    ],
+)
+def test_name_matches(names: tuple[str, ...], host: str, expected: bool) -> None:
+    assert name_matches(names, host) is expected
+
+
+def test_target_names_are_normalised_and_deduplicated() -> None:
+    t = TlsTarget(
+        "Mail.Example.test.", "192.0.2.1", 25, Scheme.SMTP, ("mail.example.test", "mx.example.test")
+    )
+    assert t.all_names == ("mail.example.test", "mx.example.test")
+    assert (
+        TlsTarget("imap.example.test", "192.0.2.1", 10993, Scheme.IMAPS).url
+        == "imaps://imap.example.test:10993"
+    )
+
+
+# ------------------------------------------------------------------------------- trust walk
+
+
+def _name(cn: str) -> x509.Name:
+    return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
+
+
+def _cert(
+    subject: str,
+    issuer: str,
+    key: ec.EllipticCurvePrivateKey,
+    signer: ec.EllipticCurvePrivateKey,
+    *,
+    ca: bool,
+    not_before: datetime,
+    not_after: datetime,
+) -> x509.Certificate:
+    return (
+        x509.CertificateBuilder()
+        .subject_name(_name(subject))
+        .issuer_name(_name(issuer))
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(not_before)
+        .not_valid_after(not_after)
+        .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+        .sign(signer, hashes.SHA256())
+    )
+
+
+NOW = datetime.now(UTC)
+
+
+@pytest.fixture(scope="module")
+def pki() -> dict[str, x509.Certificate]:
+    root_key, inter_key, leaf_key, rogue_key = (
+        ec.generate_private_key(ec.SECP256R1()) for _ in range(4)
+    )
+    recent = NOW - timedelta(days=1)
+    root = _cert(
+        "Lab Root",
+        "Lab Root",
+        root_key,
+        root_key,
+        ca=True,
+        not_before=recent,
+        not_after=NOW + timedelta(days=3650),
+    )
+    inter = _cert(
+        "Lab Intermediate",
+        "Lab Root",
+        inter_key,
+        root_key,
+        ca=True,
+        not_before=recent,
+        not_after=NOW + timedelta(days=365),
+    )
+    return {
+        "root": root,
+        "inter": inter,
+        "leaf": _cert(
+            "mail",
+            "Lab Intermediate",
+            leaf_key,
+            inter_key,
+            ca=False,
+            not_before=recent,
+            not_after=NOW + timedelta(days=90),
+        ),
+        # Expired years before the CA that signed it existed, as in the lab: dates are not
+        # the trust walk's business.
+        "expired": _cert(
+            "old",
+            "Lab Root",
+            leaf_key,
+            root_key,
+            ca=False,
+            not_before=datetime(2020, 1, 1, tzinfo=UTC),
+            not_after=datetime(2021, 1, 1, tzinfo=UTC),
+        ),
+        "rogue": _cert(
+            "evil",
+            "Lab Root",
+            leaf_key,
+            rogue_key,
+            ca=False,
+            not_before=recent,
+            not_after=NOW + timedelta(days=90),
+        ),
+    }
+
+
+def test_a_chain_through_an_intermediate_reaches_the_anchor(
+    pki: dict[str, x509.Certificate],
+) -> None:
+    anchors = sslyze_adapter._Anchors([pki["root"]])
+    assert anchors.chain_reaches_anchor([pki["leaf"], pki["inter"]]) == (True, None)
+
+
+def test_a_missing_intermediate_is_not_trusted(pki: dict[str, x509.Certificate]) -> None:
+    anchors = sslyze_adapter._Anchors([pki["root"]])
+    trusted, error = anchors.chain_reaches_anchor([pki["leaf"]])
+    assert not trusted
+    assert error is not None
+    assert "Lab Intermediate" in error
+
+
+def test_an_expired_certificate_from_a_trusted_ca_is_still_anchored(
+    pki: dict[str, x509.Certificate],
+) -> None:
+    anchors = sslyze_adapter._Anchors([pki["root"]])
+    assert anchors.chain_reaches_anchor([pki["expired"]]) == (True, None)
+
+
+def test_a_forged_issuer_name_does_not_fool_the_walk(pki: dict[str, x509.Certificate]) -> None:
+    # Given a certificate naming the trusted root as issuer but signed by another key
+    anchors = sslyze_adapter._Anchors([pki["root"]])
+    trusted, _ = anchors.chain_reaches_anchor([pki["rogue"]])
+    assert not trusted
+
+
+# ------------------------------------------------------------------- dead and silent endpoints
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_a_refused_connection_is_data_and_targets_are_merged() -> None:
+    # Given two names for one closed loopback port
+    port = _free_port()
+    targets = [
+        TlsTarget("imap.example.test", "127.0.0.1", port, Scheme.IMAPS),
+        TlsTarget("mail.example.test", "127.0.0.1", port, Scheme.IMAPS, ("mx.example.test",)),
+    ]
+    # When scanned
+    scans = scan_endpoints(targets, network_timeout_s=1, network_max_retries=1, deadline_s=20)
+    # Then one scan, with every name, not connected, the reason as data
+    assert len(scans) == 1
+    (s,) = scans
+    assert s.target.all_names == ("imap.example.test", "mail.example.test", "mx.example.test")
+    assert not s.connected
+    assert [(e.part, e.reason) for e in s.errors] == [
+        (ScanPart.CONNECTIVITY, ScanErrorReason.REFUSED)
+    ]
+
+
+@pytest.fixture
+def silent_server() -> Iterator[int]:
+    """Accepts connections and never says a word (a tarpit)."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(16)
+    held: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        server.settimeout(0.1)
+        while not stop.is_set():
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                continue
+            held.append(conn)
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    yield int(server.getsockname()[1])
+    stop.set()
+    thread.join()
+    for conn in held:
+        conn.close()
+    server.close()
+
+
+# sslyze drops (does not close) its socket when a STARTTLS greeting times out; the
+# ResourceWarning surfaces as an unraisable exception in whichever test runs next.
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+def test_a_silent_server_ends_as_a_timeout_within_the_deadline(silent_server: int) -> None:
+    started = time.monotonic()
+    (s,) = scan_endpoints(
+        [TlsTarget("mail.example.test", "127.0.0.1", silent_server, Scheme.IMAP)],
+        network_timeout_s=1,
+        network_max_retries=1,
+        deadline_s=3,
+    )
+    assert time.monotonic() - started < 4
+    assert not s.connected
+    assert s.errors[0].reason in (
+        ScanErrorReason.TIMEOUT,
+        ScanErrorReason.DEADLINE,
+        ScanErrorReason.STARTTLS_REFUSED,
+    )
+
+
+def test_no_targets_no_scan() -> None:
+    assert scan_endpoints([]) == []
+
+
+# -------------------------------------------------------------------- Mozilla's profile in step
+
+
+def test_our_intermediate_profile_matches_the_one_sslyze_ships() -> None:
+    profile = json.loads(
+        resources.files("sslyze.mozilla_tls_profile").joinpath("5.7.json").read_text()
+    )
+    intermediate = profile["configurations"]["intermediate"]
+    versions = {
+        v.replace("TLSv1.", "TLSv1.").replace("TLSv1", "TLSv1.0") if v == "TLSv1" else v
+        for v in intermediate["tls_versions"]
+    }
+    assert {v.value for v in MOZILLA_INTERMEDIATE_VERSIONS} == versions
+    assert set(intermediate["ciphers"]["iana"]) == MOZILLA_INTERMEDIATE_CIPHERS
+    assert set(intermediate["ciphersuites"]) == MOZILLA_INTERMEDIATE_TLS13_CIPHERS
+    assert intermediate["rsa_key_size"] == 2048
+
+
+def test_deprecated_versions() -> None:
+    assert [v for v in TlsVersion if v.deprecated] == [
+        TlsVersion.SSL_2_0,
+        TlsVersion.SSL_3_0,
+        TlsVersion.TLS_1_0,
+        TlsVersion.TLS_1_1,
+    ]
