@@ -352,10 +352,8 @@ async def run_relay_pass(
     variants = relay_variants(
         foreign=foreign, address=obs.address, server_name=server_name, own_domain=own_domain
     )
-    try:
-        return await run_rcpt_test(ctx, obs, plan_connections(variants), starttls=starttls)
-    except NetError as exc:  # pragma: no cover - translated inside smtp_session
-        return RcptTest(Outcome.FAILED, f"{exc.reason}: {exc}", over_tls=starttls)
+    # Network errors never escape: smtp_session and _run_connection turn them into outcomes.
+    return await run_rcpt_test(ctx, obs, plan_connections(variants), starttls=starttls)
 
 
 def submission_plan(*, foreign: str, own_domain: str) -> tuple[tuple[Transaction, ...], ...]:
