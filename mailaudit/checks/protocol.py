@@ -23,7 +23,15 @@ from dataclasses import dataclass, field
 
 from mailaudit.checks.catalogue import finding
 from mailaudit.checks.protocol_banner import disclosed_versions, hostname_problems
-from mailaudit.model import CheckRun, CheckStatus, Confidence, Direction, Finding, TranscriptLine
+from mailaudit.checks.protocol_common import (
+    capability_lines,
+    failure_text,
+    login_capability_lines,
+    render,
+    service_of,
+)
+from mailaudit.checks.protocol_host import judge_host, judge_host_ports
+from mailaudit.model import CheckRun, CheckStatus, Confidence, Finding, TranscriptLine
 from mailaudit.probes.audit_model import (
     AttemptKind,
     AuthProbe,
@@ -43,13 +51,6 @@ __all__ = ["checks_for", "judge_endpoint", "judge_host", "judge_host_ports", "se
 # Evidence stays readable: at most this many accepted relay attempts are quoted.
 _MAX_QUOTED_ATTEMPTS = 4
 _STARTTLS_STEPS = frozenset({"starttls", "tls-handshake"})
-
-
-def service_of(scheme: Scheme) -> str:
-    """smtp (MTA port 25), submission (587/465), imap or pop3: the prefix of role-dependent ids."""
-    if scheme.is_submission:
-        return "submission"
-    return scheme.family
 
 
 def checks_for(scheme: Scheme) -> tuple[str, ...]:
@@ -82,10 +83,6 @@ class _Verdict:
     findings: list[Finding] = field(default_factory=list)
 
 
-def _render(lines: Iterable[TranscriptLine]) -> tuple[str, ...]:
-    return tuple(line.render() for line in lines)
-
-
 def judge_endpoint(
     observation: Observation, audit: ProtocolAudit | None
 ) -> tuple[list[Finding], list[CheckRun]]:
@@ -93,14 +90,14 @@ def judge_endpoint(
     subject = observation.url
     names = checks_for(observation.scheme)
     if observation.status is ProbeStatus.REFUSED:
-        reason = _failure_text(observation, "the server refused the session")
-        evidence = _render(observation.transcript[-4:])
+        reason = failure_text(observation, "the server refused the session")
+        evidence = render(observation.transcript[-4:])
         inconclusive = [CheckRun(n, subject, CheckStatus.INCONCLUSIVE, reason) for n in names]
         rate = finding("endpoint.rate-limited", subject, reason, evidence=evidence)
         return [rate], inconclusive
     if observation.status is ProbeStatus.FAILED and not _upgrade_failed(observation):
-        reason = _failure_text(observation, "the probe failed")
-        evidence = _render(observation.transcript[-4:])
+        reason = failure_text(observation, "the probe failed")
+        evidence = render(observation.transcript[-4:])
         untested = [CheckRun(n, subject, CheckStatus.NOT_TESTED, reason) for n in names]
         dead = finding("endpoint.unreachable", subject, reason, evidence=evidence)
         return [dead], untested
@@ -124,13 +121,6 @@ def judge_endpoint(
         reason, evidence = judge.throttled
         findings.append(finding("endpoint.rate-limited", subject, reason, evidence=evidence))
     return findings, runs
-
-
-def _failure_text(observation: Observation, default: str) -> str:
-    failure = observation.failure
-    if failure is None:
-        return default
-    return f"{failure.reason} at {failure.step}: {failure.message}"
 
 
 def _upgrade_failed(observation: Observation) -> bool:
@@ -193,7 +183,7 @@ class _Judge:
         if test.outcome is Outcome.INCONCLUSIVE:
             reason = f"{what}: {test.reason}"
             if self.throttled is None:
-                self.throttled = (reason, _render(test.evidence))
+                self.throttled = (reason, render(test.evidence))
             return _Verdict(CheckStatus.INCONCLUSIVE, reason)
         return None
 
@@ -253,7 +243,7 @@ class _Judge:
             "smtp.open-relay",
             self.subject,
             detail,
-            evidence=_render(evidence),
+            evidence=render(evidence),
             confidence=confidence,
         )
 
@@ -276,7 +266,7 @@ class _Judge:
                 "submission.accepts-unauthenticated",
                 self.subject,
                 detail,
-                evidence=_render(evidence),
+                evidence=render(evidence),
             )
             return _Verdict(CheckStatus.FAILED, None, [found])
         refusals = [a.refusal for a in test.attempts if a.refusal is not None]
@@ -319,9 +309,9 @@ class _Judge:
                     f"the server answered {probe.command} with an invitation to send "
                     "credentials in the clear"
                 )
-            evidence = _render(_login_capability_lines(obs))
+            evidence = render(login_capability_lines(obs))
             if probe is not None and probe.outcome is Outcome.DONE:
-                evidence += _render(probe.evidence)
+                evidence += render(probe.evidence)
             found = finding(
                 f"{family}.auth-before-tls",
                 self.subject,
@@ -355,7 +345,7 @@ class _Judge:
             self.subject,
             "The capabilities before TLS do not include STARTTLS"
             + ("; senders deliver to this MX in the clear." if is_mx else "."),
-            evidence=_render(_capability_lines(obs)),
+            evidence=render(capability_lines(obs)),
             context="opportunistic TLS between MTAs (port 25)" if is_mx else None,
         )
         return _Verdict(CheckStatus.FAILED, None, [found])
@@ -374,7 +364,7 @@ class _Judge:
             name,
             self.subject,
             f"STARTTLS is advertised but the upgrade failed: {failure.message}",
-            evidence=_render(obs.transcript[-6:]),
+            evidence=render(obs.transcript[-6:]),
         )
         return _Verdict(CheckStatus.FAILED, None, [found])
 
@@ -390,7 +380,7 @@ class _Judge:
                 f"The server answered the command {probe.injected!r}, sent in the same packet "
                 "as STARTTLS, after the TLS handshake: it executes plaintext commands as if "
                 "they had arrived over TLS.",
-                evidence=_render(probe.evidence),
+                evidence=render(probe.evidence),
             )
             return _Verdict(CheckStatus.FAILED, None, [found])
         if probe.answered_before_tls:
@@ -509,7 +499,7 @@ class _Judge:
         text = "; ".join(problems)
         detail = text[:1].upper() + text[1:] + "."
         evidence = [f"S: {obs.greeting.splitlines()[0]}"] if obs.greeting else []
-        evidence += _render(facts.evidence)
+        evidence += render(facts.evidence)
         if cert is not None:
             evidence.append(f"*: certificate names: {', '.join(cert.dns_names) or '(none)'}")
         return _Verdict(
@@ -537,150 +527,3 @@ def _codes(replies: Iterable[ServerReply]) -> str:
 def _reply_line(reply: ServerReply) -> str:
     first = reply.text.split("\n")[0]
     return f"S: {reply.code} {first}".rstrip()
-
-
-def _before_tls(obs: Observation) -> list[TranscriptLine]:
-    lines: list[TranscriptLine] = []
-    for line in obs.transcript:
-        if line.direction is Direction.NOTE and line.text.startswith("TLS established"):
-            break
-        lines.append(line)
-    return lines
-
-
-def _capability_lines(obs: Observation) -> list[TranscriptLine]:
-    """The server's capability answer before TLS, as the transcript shows it."""
-    out: list[TranscriptLine] = []
-    collecting = False
-    for line in _before_tls(obs):
-        if line.direction is Direction.CLIENT:
-            verb = line.text.split(" ", 1)[0].upper()
-            collecting = verb in ("EHLO", "CAPA") or line.text.upper().endswith("CAPABILITY")
-            if collecting:
-                out.append(line)
-            continue
-        if collecting and line.direction is Direction.SERVER:
-            out.append(line)
-    if not out:  # IMAP: capabilities came with the greeting
-        out = [line for line in _before_tls(obs) if "CAPABILITY" in line.text.upper()]
-    return out[:16]
-
-
-def _login_capability_lines(obs: Observation) -> list[TranscriptLine]:
-    family = obs.scheme.family
-    lines = _capability_lines(obs)
-    if family == "smtp":
-        return [
-            line
-            for line in lines
-            if line.direction is Direction.CLIENT or re.match(r"^250[- ]AUTH\b", line.text)
-        ]
-    if family == "pop3":
-        return [
-            line
-            for line in lines
-            if line.direction is Direction.CLIENT
-            or line.text.split(" ")[0].upper() in ("USER", "SASL")
-        ]
-    return [line for line in lines if "CAPABILITY" in line.text.upper()]
-
-
-# ------------------------------------------------------------------------------ host level
-_IMPLICIT = {Scheme.SUBMISSION: Scheme.SMTPS, Scheme.IMAP: Scheme.IMAPS, Scheme.POP3: Scheme.POP3S}
-
-
-def judge_host(observations: list[Observation]) -> tuple[list[Finding], list[CheckRun]]:
-    """`<service>.plaintext-only` and `<service>.implicit-tls-missing` for every plaintext
-    client endpoint (587, 143, 110), judged against the implicit-TLS endpoints (465, 993, 995)
-    at the same address. Pass every observation of the address, failed ones included: an
-    implicit-TLS scheme missing from the list counts as unknown, not as absent."""
-    findings: list[Finding] = []
-    runs: list[CheckRun] = []
-    by_address: dict[str, list[Observation]] = {}
-    for obs in observations:
-        by_address.setdefault(obs.address or obs.host, []).append(obs)
-    for group in by_address.values():
-        for obs in group:
-            implicit = _IMPLICIT.get(obs.scheme)
-            if implicit is None:
-                continue
-            service = service_of(obs.scheme)
-            names = (f"{service}.plaintext-only", f"{service}.implicit-tls-missing")
-            if not obs.completed:
-                reason = _failure_text(obs, "the plaintext endpoint was not tested")
-                status = (
-                    CheckStatus.INCONCLUSIVE
-                    if obs.status is ProbeStatus.REFUSED
-                    else CheckStatus.NOT_TESTED
-                )
-                runs += [CheckRun(n, obs.url, status, reason) for n in names]
-                continue
-            partners = [o for o in group if o.scheme is implicit]
-            found, verdicts = _judge_implicit(obs, partners, names)
-            findings += found
-            runs += verdicts
-    return findings, runs
-
-
-def judge_host_ports(observations: list[Observation]) -> list[Finding]:
-    """The findings of `judge_host` (for callers that do not want the check runs)."""
-    return judge_host(observations)[0]
-
-
-def _judge_implicit(
-    obs: Observation, partners: list[Observation], names: tuple[str, str]
-) -> tuple[list[Finding], list[CheckRun]]:
-    plaintext_only, implicit_missing = names
-    port = {Scheme.SUBMISSION: 465, Scheme.IMAP: 993, Scheme.POP3: 995}[obs.scheme]
-    if not partners:
-        reason = f"port {port} was not probed"
-        return [], [
-            CheckRun(plaintext_only, obs.url, CheckStatus.NOT_TESTED, reason),
-            CheckRun(implicit_missing, obs.url, CheckStatus.NOT_TESTED, reason),
-        ]
-    if any(p.completed for p in partners):
-        where = next(p for p in partners if p.completed).url
-        reason = f"implicit TLS answers at {where}"
-        return [], [
-            CheckRun(plaintext_only, obs.url, CheckStatus.PASSED, reason),
-            CheckRun(implicit_missing, obs.url, CheckStatus.PASSED, reason),
-        ]
-    if any(p.status is ProbeStatus.REFUSED for p in partners):
-        reason = "the implicit-TLS endpoint refused the session"
-        return [], [
-            CheckRun(plaintext_only, obs.url, CheckStatus.INCONCLUSIVE, reason),
-            CheckRun(implicit_missing, obs.url, CheckStatus.INCONCLUSIVE, reason),
-        ]
-    why = "; ".join(f"{p.url}: {_failure_text(p, 'failed')}" for p in partners)
-    evidence = tuple(f"*: {p.url} — {_failure_text(p, 'failed')}" for p in partners)
-    findings: list[Finding] = []
-    runs: list[CheckRun] = []
-    if obs.starttls_offered:
-        runs.append(CheckRun(plaintext_only, obs.url, CheckStatus.PASSED, "STARTTLS offered"))
-        found = finding(
-            implicit_missing,
-            obs.url,
-            f"STARTTLS is offered here, but no implicit TLS answers on port {port} ({why}).",
-            evidence=evidence,
-        )
-        findings.append(found)
-        runs.append(CheckRun(implicit_missing, obs.url, CheckStatus.FAILED, None, (found.id,)))
-    else:
-        found = finding(
-            plaintext_only,
-            obs.url,
-            f"No STARTTLS here and no implicit TLS on port {port} ({why}): clients can only "
-            "connect in the clear.",
-            evidence=evidence,
-        )
-        findings.append(found)
-        runs.append(CheckRun(plaintext_only, obs.url, CheckStatus.FAILED, None, (found.id,)))
-        runs.append(
-            CheckRun(
-                implicit_missing,
-                obs.url,
-                CheckStatus.NOT_APPLICABLE,
-                f"reported as {plaintext_only}",
-            )
-        )
-    return findings, runs

@@ -1,0 +1,74 @@
+"""Helpers shared by the protocol checks: the service prefix of an endpoint, failure texts and
+the transcript lines quoted as evidence. Pure functions on observations."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from mailaudit.model import Direction, TranscriptLine
+from mailaudit.probes.model import Observation, Scheme
+
+
+def service_of(scheme: Scheme) -> str:
+    """smtp (MTA port 25), submission (587/465), imap or pop3: the prefix of role-dependent ids."""
+    if scheme.is_submission:
+        return "submission"
+    return scheme.family
+
+
+def render(lines: Iterable[TranscriptLine]) -> tuple[str, ...]:
+    return tuple(line.render() for line in lines)
+
+
+def failure_text(observation: Observation, default: str) -> str:
+    failure = observation.failure
+    if failure is None:
+        return default
+    return f"{failure.reason} at {failure.step}: {failure.message}"
+
+
+def before_tls(obs: Observation) -> list[TranscriptLine]:
+    lines: list[TranscriptLine] = []
+    for line in obs.transcript:
+        if line.direction is Direction.NOTE and line.text.startswith("TLS established"):
+            break
+        lines.append(line)
+    return lines
+
+
+def capability_lines(obs: Observation) -> list[TranscriptLine]:
+    """The server's capability answer before TLS, as the transcript shows it."""
+    out: list[TranscriptLine] = []
+    collecting = False
+    for line in before_tls(obs):
+        if line.direction is Direction.CLIENT:
+            verb = line.text.split(" ", 1)[0].upper()
+            collecting = verb in ("EHLO", "CAPA") or line.text.upper().endswith("CAPABILITY")
+            if collecting:
+                out.append(line)
+            continue
+        if collecting and line.direction is Direction.SERVER:
+            out.append(line)
+    if not out:  # IMAP: capabilities came with the greeting
+        out = [line for line in before_tls(obs) if "CAPABILITY" in line.text.upper()]
+    return out[:16]
+
+
+def login_capability_lines(obs: Observation) -> list[TranscriptLine]:
+    family = obs.scheme.family
+    lines = capability_lines(obs)
+    if family == "smtp":
+        return [
+            line
+            for line in lines
+            if line.direction is Direction.CLIENT or re.match(r"^250[- ]AUTH\b", line.text)
+        ]
+    if family == "pop3":
+        return [
+            line
+            for line in lines
+            if line.direction is Direction.CLIENT
+            or line.text.split(" ")[0].upper() in ("USER", "SASL")
+        ]
+    return [line for line in lines if "CAPABILITY" in line.text.upper()]
