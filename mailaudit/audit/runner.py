@@ -8,20 +8,35 @@ by (address, port) so a shared host is probed, audited and scanned once.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from mailaudit import __version__
 from mailaudit.audit.targets import Role, Target, guess_targets, mx_targets
+from mailaudit.checks.dns_policy import judge_policy
+from mailaudit.checks.protocol import judge_endpoint, judge_host
+from mailaudit.checks.tls import judge_consistency, judge_tls
 from mailaudit.context import Context
+from mailaudit.discovery import DiscoveryResult, GuessMode, discover
 from mailaudit.model import CheckRun, Finding
 from mailaudit.net.errors import DnsError
+from mailaudit.net.sslyze_adapter import TlsScan, TlsTarget
+from mailaudit.probes.certificate_chain import fetch_mx_chain
+from mailaudit.probes.dns_policy import PolicyObservation, gather_policy
 from mailaudit.probes.endpoint import probe
-from mailaudit.probes.model import Endpoint, Observation, ProbeStatus
+from mailaudit.probes.model import Endpoint, Observation, ProbeStatus, Scheme
+from mailaudit.probes.protocol_audit import DEFAULT_RELAY_TEST_DOMAIN, ProtocolAudit, audit_endpoint
+from mailaudit.probes.tls_scan import scan_tls
 from mailaudit.report.model import SCHEMA_VERSION, DomainReport, EndpointReport, Report, RunInfo
 
-# Stages beyond the probe plug in here; each gets the finished probe observations.
-EndpointStage = Callable[[Context, "Group"], Awaitable[tuple[list[Finding], list[CheckRun]]]]
+_SCHEME_BY_PROTOCOL = {
+    ("imap", "ssl"): Scheme.IMAPS,
+    ("imap", "starttls"): Scheme.IMAP,
+    ("pop3", "ssl"): Scheme.POP3S,
+    ("pop3", "starttls"): Scheme.POP3,
+    ("smtp", "ssl"): Scheme.SMTPS,
+    ("smtp", "starttls"): Scheme.SUBMISSION,
+}
 
 
 @dataclass(frozen=True)
@@ -29,8 +44,13 @@ class AuditOptions:
     only: frozenset[Role] = frozenset()  # empty: everything
     extra_endpoints: tuple[Endpoint, ...] = ()
     guess: bool = True
-    relay_test_domain: str = "mailaudit-relay-test.invalid"
-    # Called with a short text whenever a step finishes (progress bars).
+    discovery: bool = True
+    protocol_audit: bool = True
+    tls: bool = True
+    policy: bool = True
+    ispdb_dir: str | None = None
+    relay_test_domain: str = DEFAULT_RELAY_TEST_DOMAIN
+    # Called with a short text whenever a step finishes (progress display).
     progress: Callable[[str], None] | None = None
 
 
@@ -42,6 +62,10 @@ class Group:
     port: int
     targets: list[Target] = field(default_factory=list)
     observation: Observation | None = None
+    protocol_audit: ProtocolAudit | None = None
+    tls_scan: TlsScan | None = None
+    findings: list[Finding] = field(default_factory=list)
+    checks: list[CheckRun] = field(default_factory=list)
 
     @property
     def id(self) -> str:
@@ -56,6 +80,21 @@ class Group:
     def only_guessed(self) -> bool:
         return all(t.role is Role.GUESS for t in self.targets)
 
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(sorted({t.endpoint.host for t in self.targets}))
+
+
+@dataclass
+class _DomainState:
+    domain: str
+    errors: list[str] = field(default_factory=list)
+    not_offered: set[str] = field(default_factory=set)
+    discovery: DiscoveryResult | None = None
+    policy: PolicyObservation | None = None
+    findings: list[Finding] = field(default_factory=list)
+    checks: list[CheckRun] = field(default_factory=list)
+
 
 async def run_audit(
     ctx: Context, domains: Iterable[str], options: AuditOptions | None = None
@@ -63,88 +102,84 @@ async def run_audit(
     options = options or AuditOptions()
     started_at = ctx.clock()
     started = ctx.monotonic()
-    domains = [d.lower().rstrip(".") for d in domains]
-    errors: dict[str, list[str]] = {d: [] for d in domains}
+    states = {d: _DomainState(d) for d in dict.fromkeys(d.lower().rstrip(".") for d in domains)}
+    say = options.progress or (lambda _text: None)
 
-    targets = await _collect_targets(ctx, domains, options, errors)
+    # Discovery and the DNS policy need nothing from the probes: start them now.
+    policy_task = asyncio.create_task(_policies(ctx, states, options, say))
+    targets, reusable = await _collect_targets(ctx, states, options, say)
     groups, unresolved = await _group_by_address(ctx, targets)
-    await asyncio.gather(*(_probe_group(ctx, g, options) for g in groups.values()))
-
-    endpoint_reports: list[EndpointReport] = []
-    not_offered: dict[str, list[str]] = {d: [] for d in domains}
     for target in unresolved:
         if target.role is Role.GUESS:
-            not_offered.setdefault(target.domain, []).append(target.endpoint.url)
-    for group in groups.values():
-        obs = group.observation
-        assert obs is not None
-        if (
-            group.only_guessed
-            and obs.status is ProbeStatus.FAILED
-            and obs.failure
-            and obs.failure.reason in ("refused", "unreachable")
-        ):
-            for t in group.targets:
-                not_offered.setdefault(t.domain, []).append(t.endpoint.url)
-            continue
-        findings, checks = _judge_probe(obs)
-        endpoint_reports.append(
-            EndpointReport(
-                id=group.id,
-                url=obs.url,
-                address=group.address,
-                port=group.port,
-                names=tuple(sorted({t.endpoint.host for t in group.targets})),
-                roles=tuple(sorted({t.role.value for t in group.targets})),
-                domains=tuple(sorted({t.domain for t in group.targets})),
-                observation=obs,
-                findings=tuple(findings),
-                checks=tuple(checks),
-            )
-        )
-    for target in unresolved:
-        if target.role is not Role.GUESS:
-            errors.setdefault(target.domain, []).append(
-                f"{target.endpoint.url}: name does not resolve"
-            )
+            states[target.domain].not_offered.add(target.endpoint.url)
+        elif target.domain in states:
+            states[target.domain].errors.append(f"{target.endpoint.url}: name does not resolve")
 
-    domain_reports = tuple(
-        DomainReport(
-            domain=d,
-            endpoint_ids=tuple(sorted(e.id for e in endpoint_reports if d in e.domains)),
-            not_offered=tuple(sorted(set(not_offered.get(d, [])))),
-            errors=tuple(errors.get(d, [])),
-        )
-        for d in domains
-    )
-    return Report(
-        schema_version=SCHEMA_VERSION,
-        run=RunInfo(
-            tool_version=__version__,
-            started_at=started_at.isoformat(),
-            finished_at=ctx.clock().isoformat(),
-            duration_ms=int((ctx.monotonic() - started) * 1000),
-            nameservers=ctx.settings.nameservers,
-            relay_test_domain=options.relay_test_domain,
-        ),
-        domains=domain_reports,
-        endpoints=tuple(sorted(endpoint_reports, key=lambda e: (e.url, e.id))),
-    )
+    await asyncio.gather(*(_probe_group(ctx, g, reusable, say) for g in groups.values()))
+    live = _drop_absent_guesses(groups, states)
+    if options.protocol_audit:
+        await asyncio.gather(*(_audit_group(ctx, g, options, say) for g in live))
+    for group in live:
+        assert group.observation is not None
+        found, runs = judge_endpoint(group.observation, group.protocol_audit)
+        group.findings += found
+        group.checks += runs
+    _judge_hosts(live)
+    if options.tls:
+        await _tls(ctx, live, states, say)
+    await policy_task
+
+    return _report(ctx, states, live, options, started_at.isoformat(), started)
 
 
 async def _collect_targets(
-    ctx: Context, domains: list[str], options: AuditOptions, errors: dict[str, list[str]]
-) -> list[Target]:
+    ctx: Context, states: dict[str, _DomainState], options: AuditOptions, say: Callable[[str], None]
+) -> tuple[list[Target], dict[tuple[str, int], Observation]]:
     targets: list[Target] = [Target(e, Role.EXPLICIT, e.host) for e in options.extra_endpoints]
     wants = options.only or frozenset(Role)
-    for domain in domains:
+    reusable: dict[tuple[str, int], Observation] = {}
+
+    async def one(state: _DomainState) -> list[Target]:
+        found: list[Target] = []
         if Role.MX in wants:
-            found, errs = await mx_targets(ctx, domain)
-            targets += found
-            errors[domain] += errs
-        if Role.GUESS in wants and options.guess and (not options.only or Role.CLIENT in wants):
-            targets += guess_targets(domain)
-    return targets
+            mx, errors = await mx_targets(ctx, state.domain)
+            found += mx
+            state.errors += errors
+        if Role.CLIENT in wants or Role.GUESS in wants:
+            if options.discovery:
+                state.discovery = await discover(
+                    ctx, state.domain, ispdb_dir=options.ispdb_dir, guess_mode=GuessMode.NEVER
+                )
+                say(f"discovered {state.domain}")
+                for candidate in state.discovery.candidates:
+                    setting = candidate.setting
+                    scheme = _SCHEME_BY_PROTOCOL.get(
+                        (setting.protocol.value, setting.security.value)
+                    )
+                    if scheme is None:
+                        continue  # plaintext settings are judged through the STARTTLS endpoint
+                    found.append(
+                        Target(
+                            Endpoint(scheme, setting.host.lower(), setting.port),
+                            Role.CLIENT,
+                            state.domain,
+                        )
+                    )
+                    obs = candidate.verification.observation
+                    if (
+                        obs is not None
+                        and obs.address
+                        and obs.scheme is scheme
+                        and obs.status is ProbeStatus.COMPLETED
+                    ):
+                        reusable.setdefault((obs.address, obs.port), obs)
+            if options.guess:
+                found += guess_targets(state.domain)
+        return found
+
+    for found in await asyncio.gather(*(one(s) for s in states.values())):
+        targets += found
+    return targets, reusable
 
 
 async def _group_by_address(
@@ -172,11 +207,177 @@ async def _addresses(ctx: Context, host: str) -> tuple[str, ...]:
         return ()
 
 
-async def _probe_group(ctx: Context, group: Group, options: AuditOptions) -> None:
-    group.observation = await probe(ctx, group.lead.endpoint, address=group.address)
-    if options.progress:
-        options.progress(f"probed {group.observation.url} ({group.address})")
+async def _probe_group(
+    ctx: Context,
+    group: Group,
+    reusable: dict[tuple[str, int], Observation],
+    say: Callable[[str], None],
+) -> None:
+    lead = group.lead.endpoint
+    known = reusable.get((group.address, group.port))
+    if known is not None and known.scheme is lead.scheme:
+        group.observation = known  # discovery probed it already: nothing is probed twice
+        return
+    group.observation = await probe(ctx, lead, address=group.address)
+    say(f"probed {group.observation.url} at {group.address}")
 
 
-def _judge_probe(obs: Observation) -> tuple[list[Finding], list[CheckRun]]:
-    return [], []
+def _drop_absent_guesses(
+    groups: dict[tuple[str, int], Group], states: dict[str, _DomainState]
+) -> list[Group]:
+    """A guessed port that refuses connections is simply not offered: no endpoint, no finding."""
+    live: list[Group] = []
+    for group in groups.values():
+        obs = group.observation
+        assert obs is not None
+        absent = (
+            obs.status is ProbeStatus.FAILED
+            and obs.failure is not None
+            and obs.failure.reason in ("refused", "unreachable")
+        )
+        if group.only_guessed and absent:
+            for t in group.targets:
+                if t.domain in states:
+                    states[t.domain].not_offered.add(t.endpoint.url)
+            continue
+        live.append(group)
+    return live
+
+
+async def _audit_group(
+    ctx: Context, group: Group, options: AuditOptions, say: Callable[[str], None]
+) -> None:
+    obs = group.observation
+    if obs is None or not obs.completed:
+        return
+    own = group.lead.domain if group.lead.role is not Role.EXPLICIT else None
+    group.protocol_audit = await audit_endpoint(
+        ctx, obs, relay_test_domain=options.relay_test_domain, own_domain=own
+    )
+    say(f"audited {obs.url} at {group.address}")
+
+
+def _judge_hosts(groups: list[Group]) -> None:
+    """Implicit TLS missing / plaintext only: judged per address, over all its ports."""
+    by_address: dict[str, list[Group]] = {}
+    for group in groups:
+        by_address.setdefault(group.address, []).append(group)
+    for same_address in by_address.values():
+        observations = [g.observation for g in same_address if g.observation is not None]
+        findings, runs = judge_host(observations)
+        by_url = {g.observation.url: g for g in same_address if g.observation is not None}
+        for f in findings:
+            if f.subject in by_url:
+                by_url[f.subject].findings.append(f)
+        for r in runs:
+            if r.subject in by_url:
+                by_url[r.subject].checks.append(r)
+
+
+async def _tls(
+    ctx: Context, groups: list[Group], states: dict[str, _DomainState], say: Callable[[str], None]
+) -> None:
+    scanned = [
+        g
+        for g in groups
+        if g.observation is not None and g.observation.completed and g.observation.tls is not None
+    ]
+    targets = [
+        TlsTarget(g.lead.endpoint.host, g.address, g.port, g.lead.endpoint.scheme, g.names)
+        for g in scanned
+    ]
+    scans = await scan_tls(ctx, targets)
+    say(f"scanned TLS of {len(scans)} endpoints")
+    by_key = {s.target.key: s for s in scans}
+    now = ctx.clock()
+    for group in scanned:
+        scan = by_key.get((group.address, group.port))
+        if scan is None:
+            continue
+        group.tls_scan = scan
+        found, runs = judge_tls(scan, now=now)
+        group.findings += found
+        group.checks += runs
+    for f in judge_consistency(scans):
+        for state in states.values():
+            if any(
+                f.subject in g.names and state.domain in {t.domain for t in g.targets}
+                for g in scanned
+            ):
+                state.findings.append(f)
+
+
+async def _policies(
+    ctx: Context, states: dict[str, _DomainState], options: AuditOptions, say: Callable[[str], None]
+) -> None:
+    if not options.policy or (options.only and Role.MX not in options.only):
+        return
+
+    async def one(state: _DomainState) -> None:
+        state.policy = await gather_policy(
+            ctx,
+            state.domain,
+            fetch_certificate_chain=lambda host, address: fetch_mx_chain(ctx, host, address),
+        )
+        found, runs = judge_policy(state.policy)
+        state.findings += found
+        state.checks += runs
+        say(f"checked the DNS policy of {state.domain}")
+
+    await asyncio.gather(*(one(s) for s in states.values()))
+
+
+def _report(
+    ctx: Context,
+    states: dict[str, _DomainState],
+    groups: list[Group],
+    options: AuditOptions,
+    started_at: str,
+    started: float,
+) -> Report:
+    endpoint_reports = []
+    for group in groups:
+        obs = group.observation
+        assert obs is not None
+        endpoint_reports.append(
+            EndpointReport(
+                id=group.id,
+                url=obs.url,
+                address=group.address,
+                port=group.port,
+                names=group.names,
+                roles=tuple(sorted({t.role.value for t in group.targets})),
+                domains=tuple(sorted({t.domain for t in group.targets})),
+                observation=obs,
+                protocol_audit=group.protocol_audit,
+                tls_scan=group.tls_scan,
+                findings=tuple(group.findings),
+                checks=tuple(group.checks),
+            )
+        )
+    domain_reports = tuple(
+        DomainReport(
+            domain=s.domain,
+            endpoint_ids=tuple(sorted(e.id for e in endpoint_reports if s.domain in e.domains)),
+            not_offered=tuple(sorted(s.not_offered)),
+            findings=tuple([*s.findings, *(s.discovery.findings if s.discovery else ())]),
+            checks=tuple(s.checks),
+            errors=tuple(s.errors),
+            discovery=s.discovery,
+            policy=s.policy,
+        )
+        for s in states.values()
+    )
+    return Report(
+        schema_version=SCHEMA_VERSION,
+        run=RunInfo(
+            tool_version=__version__,
+            started_at=started_at,
+            finished_at=ctx.clock().isoformat(),
+            duration_ms=int((ctx.monotonic() - started) * 1000),
+            nameservers=ctx.settings.nameservers,
+            relay_test_domain=options.relay_test_domain,
+        ),
+        domains=domain_reports,
+        endpoints=tuple(sorted(endpoint_reports, key=lambda e: (e.url, e.id))),
+    )

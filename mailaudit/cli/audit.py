@@ -11,11 +11,14 @@ import click
 
 from mailaudit.audit.runner import AuditOptions, run_audit
 from mailaudit.audit.targets import Role
-from mailaudit.cli import outputs
 from mailaudit.cli.options import EXIT_USAGE, network_options, settings_from
 from mailaudit.context import Context
 from mailaudit.model import Severity
 from mailaudit.probes.model import Endpoint
+from mailaudit.report.exit_codes import exit_code
+from mailaudit.report.formats import FORMATS, render
+from mailaudit.report.policy import PolicyError, apply_policy_file
+from mailaudit.report.text import progress_callback
 
 
 @click.command()
@@ -57,7 +60,7 @@ from mailaudit.probes.model import Endpoint
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(outputs.FORMATS),
+    type=click.Choice(FORMATS),
     default="text",
     show_default=True,
     help="What to print on standard output.",
@@ -123,12 +126,12 @@ def audit(
         extra_endpoints=extra,
         guess=not no_guess,
         relay_test_domain=relay_test_domain,
-        progress=outputs.progress_callback(enabled=fmt == "text" and not quiet),
+        progress=progress_callback(enabled=fmt == "text" and not quiet),
     )
     report = asyncio.run(run_audit(ctx, domains, options))
     try:
-        report = outputs.apply_policy_file(report, policy_file)
-    except ValueError as exc:
+        report = apply_policy_file(report, policy_file)
+    except PolicyError as exc:
         click.echo(f"Error: policy file: {exc}", err=True)
         sys.exit(EXIT_USAGE)
     for path, kind in (
@@ -138,6 +141,8 @@ def audit(
         (junit_out, "junit"),
     ):
         if path:
-            Path(path).write_text(outputs.render(report, kind), encoding="utf-8")
-    click.echo(outputs.render(report, fmt, quiet=quiet, verbose=verbose), nl=False)
-    sys.exit(outputs.exit_code(report, Severity(fail_on) if fail_on else None))
+            Path(path).write_text(render(report, kind), encoding="utf-8")
+    click.echo(
+        render(report, fmt, quiet=quiet, verbose=verbose, color=sys.stdout.isatty()), nl=False
+    )
+    sys.exit(exit_code(report, Severity(fail_on) if fail_on else None))

@@ -13,11 +13,17 @@ from mailaudit.settings import Settings, Timeouts
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-# Exit codes, a public interface for CI (README "Exit codes").
-EXIT_OK = 0
-EXIT_FINDINGS = 1
-EXIT_USAGE = 2
-EXIT_NOT_TESTED = 3
+# Exit codes, a public interface for CI (README "Exit codes"), defined in one place.
+from mailaudit.report.exit_codes import EXIT_FINDINGS, EXIT_NOT_TESTED, EXIT_OK, EXIT_USAGE  # noqa: E402
+
+__all__ = [
+    "EXIT_FINDINGS",
+    "EXIT_NOT_TESTED",
+    "EXIT_OK",
+    "EXIT_USAGE",
+    "network_options",
+    "settings_from",
+]
 
 
 def _nameservers(

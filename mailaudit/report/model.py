@@ -6,7 +6,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from mailaudit.discovery.model import DiscoveryResult
 from mailaudit.model import CheckRun, Finding, Severity
+from mailaudit.net.sslyze_adapter import TlsScan
+from mailaudit.probes.audit_model import ProtocolAudit
+from mailaudit.probes.dns_policy import PolicyObservation
 from mailaudit.probes.model import Observation
 
 SCHEMA_VERSION = "1.0"
@@ -25,6 +29,8 @@ class EndpointReport:
     roles: tuple[str, ...]
     domains: tuple[str, ...]
     observation: Observation
+    protocol_audit: ProtocolAudit | None = None
+    tls_scan: TlsScan | None = None
     findings: tuple[Finding, ...] = ()
     checks: tuple[CheckRun, ...] = ()
 
@@ -39,6 +45,9 @@ class DomainReport:
     findings: tuple[Finding, ...] = ()
     checks: tuple[CheckRun, ...] = ()
     errors: tuple[str, ...] = ()
+    # The client settings discovery found (what to type into a mail client).
+    discovery: DiscoveryResult | None = None
+    policy: PolicyObservation | None = None
 
 
 @dataclass(frozen=True)
