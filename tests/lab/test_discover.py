@@ -13,8 +13,10 @@ from click.testing import CliRunner
 from mailaudit.cli import main
 from mailaudit.context import Context
 from mailaudit.discovery import (
+    Credentials,
     DiscoveryResult,
     GuessMode,
+    LoginStatus,
     Protocol,
     Security,
     Source,
@@ -164,3 +166,36 @@ def test_cli_discover_exit_status_when_nothing_works(lab_env: dict[str, str]) ->
 
     assert out.exit_code == 3, out.output
     assert "discovery.no-settings" in out.output
+
+
+async def test_login_accepted_over_verified_tls(lab_ctx: Context, lab_env: dict[str, str]) -> None:
+    password = lab_env.get("MAILAUDIT_LAB_PASSWORD", "lab-alice-pw")
+
+    result = await discover(lab_ctx, "alice@guess.test", credentials=Credentials(password))
+
+    by_host = {c.host: c for c in result.logins}
+    assert by_host["pop3.guess.test"].status is LoginStatus.ACCEPTED
+    assert by_host["smtp.guess.test"].status is LoginStatus.ACCEPTED
+
+
+async def test_wrong_password_is_rejected(lab_ctx: Context) -> None:
+    result = await discover(
+        lab_ctx, "alice@guess.test", credentials=Credentials("not-the-password")
+    )
+
+    pop = [c for c in result.logins if c.protocol is Protocol.POP3]
+    assert [c.status for c in pop] == [LoginStatus.REJECTED]
+
+
+def test_cli_never_prints_the_password(lab_env: dict[str, str]) -> None:
+    env = {k: lab_env[k] for k in ("MAILAUDIT_NAMESERVER", "MAILAUDIT_CA_FILE")}
+    env["LAB_PW"] = lab_env.get("MAILAUDIT_LAB_PASSWORD", "lab-alice-pw")
+
+    out = CliRunner().invoke(
+        main,
+        ["discover", "alice@guess.test", "--login", "--password-env", "LAB_PW", "--format", "json"],
+        env=env,
+    )
+
+    assert '"status": "accepted"' in out.output
+    assert env["LAB_PW"] not in out.output
