@@ -330,7 +330,12 @@ class _Judge:
                     f"{early.reason})",
                 )
             return early
-        return _Verdict(CheckStatus.PASSED, "no login offered or accepted before TLS")
+        after = obs.auth_mechanisms_after_tls
+        return _Verdict(
+            CheckStatus.PASSED,
+            "no login offered or accepted before TLS"
+            + (f"; after TLS: {' '.join(after)}" if after else ""),
+        )
 
     # ------------------------------------------------------------------------------- STARTTLS
     def _starttls_missing(self, name: str) -> _Verdict:
