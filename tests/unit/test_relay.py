@@ -11,6 +11,7 @@ import pytest
 from mailaudit.context import Context
 from mailaudit.probes.audit_model import AttemptKind, Outcome
 from mailaudit.probes.model import Observation, ProbeStatus, Scheme
+from mailaudit.probes.protocol_audit import audit_endpoint
 from mailaudit.probes.relay import (
     MAX_ERRORS_PER_CONNECTION,
     MAX_RCPTS_PER_CONNECTION,
@@ -298,3 +299,39 @@ async def test_auth_required_everywhere_stops_after_the_first_connection(
     assert result.outcome is Outcome.DONE
     assert result.connections == 1 == fake.connections
     assert "unauthenticated" in (result.reason or "")
+
+
+async def test_the_whole_audit_never_sends_data_or_credentials(
+    serve: Callable[[FakeSmtp], Awaitable[Observation]],
+) -> None:
+    # Given a plaintext server that accepts everything, even AUTH (it invites credentials)
+    def everything(line: str) -> str:
+        verb = line.split(" ")[0].upper()
+        return {
+            "AUTH": "334 VXNlcm5hbWU6",
+            "*": "501 5.7.0 aborted",
+            "VRFY": "252 2.0.0 maybe",
+        }.get(verb, "250 ok")
+
+    fake = FakeSmtp(everything)
+    obs = await serve(fake)
+    # DNS goes to a closed loopback port: the PTR facts fail fast, nothing leaves the machine
+    ctx = Context.create(
+        Settings(
+            nameservers=("127.0.0.1:9",),
+            timeouts=Timeouts(connect_s=2, reply_s=2, endpoint_budget_s=10, dns_s=0.5),
+        )
+    )
+    # When the whole protocol audit runs
+    audit = await audit_endpoint(ctx, obs, own_domain="example.net")
+    # Then nothing but MAIL/RCPT/RSET, VRFY/EXPN, AUTH with an immediate "*" and QUIT was sent
+    verbs = {line.split(" ")[0].split(":")[0].upper() for line in fake.received}
+    assert verbs <= {"EHLO", "MAIL", "RCPT", "RSET", "VRFY", "EXPN", "AUTH", "*", "QUIT"}
+    auth_at = [i for i, line in enumerate(fake.received) if line.startswith("AUTH")]
+    assert [fake.received[i + 1] for i in auth_at] == ["*"]
+    assert fake.received.count("QUIT") == fake.connections
+    assert audit.relay.outcome is Outcome.DONE
+    assert audit.auth_before_tls.invited is True
+    assert audit.relay_over_tls.outcome is Outcome.NOT_APPLICABLE
+    assert audit.starttls_injection.outcome is Outcome.NOT_APPLICABLE
+    assert audit.names.outcome is Outcome.FAILED
