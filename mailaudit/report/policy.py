@@ -15,9 +15,8 @@ endpoint, and waivers with a reason and an expiry date.
 
 `apply_policy` is pure: it returns a new Report whose waived findings carry the waiver's reason
 (they stay in the report but no longer count for --fail-on), with policy findings and check runs
-added. Requirements are judged from the probe's observation: `min_tls` compares the version the
-server negotiated with us (its best), or the lowest accepted version when the report carries a
-TLS scan that lists them (`tls_scan.accepted_versions`).
+added. Requirements are judged from the probe's observation and, for `min_tls`, from the TLS scan
+too: the lowest version the scan found supported, or the probe negotiated, must reach it.
 """
 
 from __future__ import annotations
@@ -381,19 +380,16 @@ def _judge(req: Requirement, e: EndpointReport) -> tuple[list[Finding], list[Che
 
 
 def _accepted_versions(e: EndpointReport) -> tuple[str, ...]:
-    """TLS versions the endpoint accepts: the scan's list when the report has one, else the
-    version negotiated by the probe."""
+    """TLS versions seen accepted: those the TLS scan found supported (when the report has a
+    scan) and the one the probe negotiated."""
+    seen: list[str] = []
     scan = getattr(e, "tls_scan", None)
-    listed = getattr(scan, "accepted_versions", None)
-    if listed:
-        known = tuple(str(getattr(v, "value", v)) for v in listed)
-        known = tuple(
-            _TLS_ALIASES.get(v, v) for v in known if _TLS_ALIASES.get(v, v) in TLS_VERSIONS
-        )
-        if known:
-            return known
-    tls = e.observation.tls
-    return (tls.version,) if tls is not None and tls.version in TLS_VERSIONS else ()
+    for version in getattr(scan, "supported_versions", None) or ():
+        seen.append(str(getattr(version, "value", version)))
+    if e.observation.tls is not None:
+        seen.append(e.observation.tls.version)
+    known = [_TLS_ALIASES.get(v, v) for v in seen]
+    return tuple(sorted({v for v in known if v in TLS_VERSIONS}, key=TLS_VERSIONS.index))
 
 
 @dataclass

@@ -1,0 +1,141 @@
+"""`mailaudit report`, `mailaudit schema` and `mailaudit diff`: work on saved JSON reports, never
+re-scan anything."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from mailaudit.model import Severity
+from mailaudit.report import formats
+from mailaudit.report.diff import diff_exit_code, diff_reports, render_diff_json, render_diff_text
+from mailaudit.report.exit_codes import EXIT_OK, EXIT_USAGE, exit_code
+from mailaudit.report.json_report import ReportLoadError, load_report
+from mailaudit.report.model import Report
+from mailaudit.report.policy import PolicyError, apply_policy_file
+from mailaudit.report.schema import schema_text
+
+_SEVERITIES = click.Choice([s.value for s in Severity])
+
+
+def _load(path: str) -> Report:
+    try:
+        return load_report(Path(path))
+    except ReportLoadError as exc:
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(EXIT_USAGE)
+
+
+def _write(text: str, output: str | None) -> None:
+    if output and output != "-":
+        Path(output).write_text(text, encoding="utf-8")
+        click.echo(f"wrote {output}", err=True)
+    else:
+        click.echo(text, nl=False)
+
+
+@click.command()
+@click.argument("results", type=click.Path(exists=True, dir_okay=False), metavar="RESULTS.json")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(formats.FORMATS),
+    default="text",
+    show_default=True,
+    help="Output format.",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False),
+    help="Write to this file instead of standard output.",
+)
+@click.option(
+    "--policy",
+    "policy_file",
+    type=click.Path(exists=True, dir_okay=False),
+    help="Apply this policy file (mailaudit.toml) first: requirements and waivers.",
+)
+@click.option(
+    "--fail-on",
+    type=_SEVERITIES,
+    help="Exit 1 when an unwaived finding reaches this severity (3 when something could not "
+    "be tested). Without it the exit status is 0.",
+)
+@click.option("-q", "--quiet", is_flag=True, help="Text: print only the summary.")
+@click.option("-v", "--verbose", is_flag=True, help="Text: evidence, checks and transcripts.")
+def report(
+    results: str,
+    fmt: str,
+    output: str | None,
+    policy_file: str | None,
+    fail_on: str | None,
+    quiet: bool,
+    verbose: bool,
+) -> None:
+    """Re-render a saved JSON report (from `audit --json`) as text, json, html, sarif or junit.
+
+    Nothing is scanned again. Exit status: 0, or with --fail-on: 1 findings at or above it,
+    3 something could not be tested; 2 unreadable report or policy.
+    """
+    loaded = _load(results)
+    try:
+        loaded = apply_policy_file(loaded, policy_file)
+    except PolicyError as exc:
+        click.echo(f"Error: policy file: {exc}", err=True)
+        sys.exit(EXIT_USAGE)
+    color = fmt == "text" and not output and sys.stdout.isatty()
+    _write(formats.render(loaded, fmt, quiet=quiet, verbose=verbose, color=color), output)
+    sys.exit(exit_code(loaded, Severity(fail_on)) if fail_on else EXIT_OK)
+
+
+@click.command()
+def schema() -> None:
+    """Print the JSON Schema (draft 2020-12) that every JSON report validates against."""
+    click.echo(schema_text(), nl=False)
+
+
+@click.command()
+@click.argument("old", type=click.Path(exists=True, dir_okay=False), metavar="OLD.json")
+@click.argument("new", type=click.Path(exists=True, dir_okay=False), metavar="NEW.json")
+@click.option(
+    "--fail-on",
+    type=_SEVERITIES,
+    default=Severity.LOW.value,
+    show_default=True,
+    help="Exit 1 when a new, unwaived finding reaches this severity.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+)
+@click.option(
+    "--policy",
+    "policy_file",
+    type=click.Path(exists=True, dir_okay=False),
+    help="Apply this policy file's waivers to the NEW report first.",
+)
+def diff(old: str, new: str, fail_on: str, fmt: str, policy_file: str | None) -> None:
+    """Compare two saved reports: new, resolved and unchanged findings (by id and subject).
+
+    Exit status: 0 no new unwaived finding at or above --fail-on, 1 there is one, 2 unreadable
+    report or policy. For "this release must not make mail security worse".
+    """
+    before, after = _load(old), _load(new)
+    try:
+        after = apply_policy_file(after, policy_file)
+    except PolicyError as exc:
+        click.echo(f"Error: policy file: {exc}", err=True)
+        sys.exit(EXIT_USAGE)
+    result = diff_reports(before, after)
+    threshold = Severity(fail_on)
+    if fmt == "json":
+        click.echo(render_diff_json(result), nl=False)
+    else:
+        click.echo(render_diff_text(result, fail_on=threshold), nl=False)
+    sys.exit(diff_exit_code(result, threshold))
