@@ -36,9 +36,18 @@ from mailaudit.report.text import progress_callback
     help="Audit only the MX hosts or only the client endpoints.",
 )
 @click.option(
-    "--no-guess",
-    is_flag=True,
-    help="Do not try the classic smtp./imap./pop3./pop./mail. host names.",
+    "--skip",
+    "skip",
+    multiple=True,
+    type=click.Choice(["guess", "discovery", "protocol", "tls", "policy"]),
+    help="Leave a part out: guessed host names, discovery, the protocol audit (relay, AUTH, "
+    "injection...), the TLS scan, the DNS policy; repeatable.",
+)
+@click.option(
+    "--ispdb",
+    "ispdb_dir",
+    type=click.Path(exists=True, file_okay=False),
+    help="Directory of ISPDB config-v1.1.xml files for discovery.",
 )
 @click.option(
     "--relay-test-domain",
@@ -96,7 +105,8 @@ def audit(
     domains: tuple[str, ...],
     endpoints: tuple[str, ...],
     only: str | None,
-    no_guess: bool,
+    skip: tuple[str, ...],
+    ispdb_dir: str | None,
     relay_test_domain: str,
     fail_on: str | None,
     policy_file: str | None,
@@ -124,7 +134,12 @@ def audit(
     options = AuditOptions(
         only=frozenset({Role(only)}) if only else frozenset(),
         extra_endpoints=extra,
-        guess=not no_guess,
+        guess="guess" not in skip,
+        discovery="discovery" not in skip,
+        protocol_audit="protocol" not in skip,
+        tls="tls" not in skip,
+        policy="policy" not in skip,
+        ispdb_dir=ispdb_dir,
         relay_test_domain=relay_test_domain,
         progress=progress_callback(enabled=fmt == "text" and not quiet),
     )
