@@ -1,3 +1,85 @@
-"""mailaudit: find and audit mail servers."""
+"""mailaudit: find and audit mail servers.
+
+The library API, as the command line uses it:
+
+    ctx = Context.create(Settings(nameservers=("127.0.0.53",), ca_file="lab-ca.pem"))
+    observation = await probe(ctx, Endpoint.parse("smtp://mail.example.test"))
+    result = await discover(ctx, "alice@example.test")
+    report = await run_audit(ctx, ["example.test"])
+    print(render(report, "html"))
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
+
+__all__ = [
+    "AuditOptions",
+    "CheckRun",
+    "CheckStatus",
+    "Context",
+    "DiscoveryResult",
+    "Endpoint",
+    "Finding",
+    "Limits",
+    "Observation",
+    "Report",
+    "Scheme",
+    "Settings",
+    "Severity",
+    "Timeouts",
+    "__version__",
+    "discover",
+    "load_report",
+    "probe",
+    "probe_all_addresses",
+    "render",
+    "run_audit",
+]
+
+# Where each public name lives; imported on first use so `import mailaudit` stays cheap
+# (sslyze and jinja2 load only when an audit or a renderer needs them).
+_HOME = {
+    "AuditOptions": "mailaudit.audit.runner",
+    "run_audit": "mailaudit.audit.runner",
+    "CheckRun": "mailaudit.model",
+    "CheckStatus": "mailaudit.model",
+    "Finding": "mailaudit.model",
+    "Severity": "mailaudit.model",
+    "Context": "mailaudit.context",
+    "Settings": "mailaudit.settings",
+    "Timeouts": "mailaudit.settings",
+    "Limits": "mailaudit.settings",
+    "DiscoveryResult": "mailaudit.discovery",
+    "discover": "mailaudit.discovery",
+    "Endpoint": "mailaudit.probes.model",
+    "Observation": "mailaudit.probes.model",
+    "Scheme": "mailaudit.probes.model",
+    "probe": "mailaudit.probes.endpoint",
+    "probe_all_addresses": "mailaudit.probes.endpoint",
+    "Report": "mailaudit.report.model",
+    "load_report": "mailaudit.report.json_report",
+    "render": "mailaudit.report.formats",
+}
+
+if TYPE_CHECKING:
+    from mailaudit.audit.runner import AuditOptions, run_audit
+    from mailaudit.context import Context
+    from mailaudit.discovery import DiscoveryResult, discover
+    from mailaudit.model import CheckRun, CheckStatus, Finding, Severity
+    from mailaudit.probes.endpoint import probe, probe_all_addresses
+    from mailaudit.probes.model import Endpoint, Observation, Scheme
+    from mailaudit.report.formats import render
+    from mailaudit.report.json_report import load_report
+    from mailaudit.report.model import Report
+    from mailaudit.settings import Limits, Settings, Timeouts
+
+
+def __getattr__(name: str) -> Any:
+    if name in _HOME:
+        import importlib
+
+        return getattr(importlib.import_module(_HOME[name]), name)
+    raise AttributeError(f"module 'mailaudit' has no attribute {name!r}")

@@ -1,0 +1,46 @@
+"""The public API is curated: this fails when `__all__` drifts (httpx's test_exported_members)."""
+
+from __future__ import annotations
+
+import mailaudit
+
+EXPECTED = {
+    "AuditOptions",
+    "CheckRun",
+    "CheckStatus",
+    "Context",
+    "DiscoveryResult",
+    "Endpoint",
+    "Finding",
+    "Limits",
+    "Observation",
+    "Report",
+    "Scheme",
+    "Settings",
+    "Severity",
+    "Timeouts",
+    "__version__",
+    "discover",
+    "load_report",
+    "probe",
+    "probe_all_addresses",
+    "render",
+    "run_audit",
+}
+
+
+def test_all_is_what_we_publish() -> None:
+    assert set(mailaudit.__all__) == EXPECTED
+
+
+def test_every_published_name_resolves() -> None:
+    for name in mailaudit.__all__:
+        assert getattr(mailaudit, name) is not None, name
+
+
+def test_cli_uses_the_same_objects() -> None:
+    from mailaudit.audit.runner import run_audit
+    from mailaudit.probes.endpoint import probe
+
+    assert mailaudit.run_audit is run_audit
+    assert mailaudit.probe is probe
