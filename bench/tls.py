@@ -1,0 +1,212 @@
+"""Benchmark (a script, not a test): the TLS part of mailaudit against sslyze's own command line
+and testssl, side by side in one run, on the loopback lab's good.test.
+
+    fixtures/lab/lab.sh start
+    /tmp/venv/bin/python bench/tls.py [--skip-testssl]
+
+1. mailaudit: resolve good.test's mail names with our resolver (the lab DNS), `scan_tls` all seven
+   endpoints (25, 587, 465, 143, 993, 110, 995) in one sslyze run, and judge them.
+2. sslyze's CLI on the same endpoints and the same scan commands, given the addresses with its
+   `HOST:PORT{IP}` syntax (its own resolver cannot see the lab), `--starttls auto`; once with
+   `--slow_connection` (two connections per server, our politeness) and once with its defaults.
+3. testssl `--starttls smtp` on mail.good.test:25 only (over a minute), `--ip` and `--nodns none`
+   so it never asks the system resolver, the lab CA added with `--add-ca`.
+
+Prints wall times and the ratios to mailaudit's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from mailaudit.checks.tls import judge_consistency, judge_tls  # noqa: E402
+from mailaudit.context import Context  # noqa: E402
+from mailaudit.net.sslyze_adapter import TlsTarget  # noqa: E402
+from mailaudit.probes.model import Scheme  # noqa: E402
+from mailaudit.probes.tls_scan import TLS_CONNECTIONS_PER_ENDPOINT, scan_tls  # noqa: E402
+from mailaudit.settings import Settings  # noqa: E402
+
+LAB_SH = ROOT / "fixtures" / "lab" / "lab.sh"
+ENDPOINTS = [
+    (Scheme.SMTP, "mail.good.test"),
+    (Scheme.SUBMISSION, "smtp.good.test"),
+    (Scheme.SMTPS, "smtp.good.test"),
+    (Scheme.IMAP, "imap.good.test"),
+    (Scheme.IMAPS, "imap.good.test"),
+    (Scheme.POP3, "pop3.good.test"),
+    (Scheme.POP3S, "pop3.good.test"),
+]
+NAMES = ("mail.good.test", "smtp.good.test", "imap.good.test", "pop3.good.test")
+# The scan commands mailaudit runs, as sslyze CLI options.
+SSLYZE_COMMANDS = [
+    "--certinfo",
+    "--sslv2",
+    "--sslv3",
+    "--tlsv1",
+    "--tlsv1_1",
+    "--tlsv1_2",
+    "--tlsv1_3",
+    "--compression",
+    "--openssl_ccs",
+    "--fallback",
+    "--heartbleed",
+    "--robot",
+    "--reneg",
+]
+
+
+@dataclass
+class Timing:
+    name: str
+    endpoints: int
+    wall_s: float
+    note: str = ""
+
+
+def lab_env() -> dict[str, str]:
+    out = subprocess.run(["bash", str(LAB_SH), "env"], capture_output=True, text=True, check=True)
+    env: dict[str, str] = {}
+    for line in out.stdout.splitlines():
+        key, sep, value = line.removeprefix("export ").partition("=")
+        if sep:
+            env[key] = value.strip().strip("'\"")
+    return env
+
+
+async def ours(ctx: Context) -> tuple[Timing, list[TlsTarget]]:
+    started = time.monotonic()
+    cpu = time.process_time()
+    targets: list[TlsTarget] = []
+    for scheme, host in ENDPOINTS:
+        for address in await ctx.resolver.addresses(host):
+            targets.append(TlsTarget(host, address, scheme.default_port, scheme, NAMES))
+    scans = await scan_tls(ctx, targets)
+    now = datetime.now(UTC)
+    counts: dict[str, int] = {}
+    for scan in scans:
+        findings, _ = judge_tls(scan, now=now)
+        for f in findings:
+            counts[f.severity.value] = counts.get(f.severity.value, 0) + 1
+    consistency = judge_consistency(scans)
+    wall = time.monotonic() - started
+    failed = [s.target.url for s in scans if s.errors]
+    note = (
+        f"{len(scans)} scans, findings by severity {dict(sorted(counts.items()))}, "
+        f"{len(consistency)} consistency; process CPU {time.process_time() - cpu:.1f} s"
+    )
+    if failed:
+        note += f"; INCOMPLETE: {failed}"
+    return Timing("mailaudit scan_tls + judge", len(scans), wall, note), targets
+
+
+def sslyze_cli(targets: list[TlsTarget], ca_file: str, *, polite: bool) -> Timing:
+    servers = [f"{t.host}:{t.port}{{{t.address}}}" for t in targets]
+    cmd = [
+        sys.executable,
+        "-m",
+        "sslyze",
+        "--quiet",
+        "--starttls",
+        "auto",
+        *SSLYZE_COMMANDS,
+        f"--certinfo_ca_file={ca_file}",
+        *(["--slow_connection"] if polite else []),
+        *servers,
+    ]
+    started = time.monotonic()
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    wall = time.monotonic() - started
+    label = "2 connections/server (--slow_connection)" if polite else "sslyze defaults (5/server)"
+    note = (
+        label if proc.returncode == 0 else f"{label}; exit {proc.returncode}: {proc.stderr[-300:]}"
+    )
+    return Timing(f"sslyze CLI{' --slow_connection' if polite else ''}", len(servers), wall, note)
+
+
+def testssl(ca_file: str) -> Timing:
+    binary = shutil.which("testssl") or shutil.which("testssl.sh")
+    if binary is None:
+        return Timing("testssl --starttls smtp", 1, float("nan"), "testssl not installed")
+    cmd = [
+        binary,
+        "--quiet",
+        "--color",
+        "0",
+        "--warnings",
+        "off",
+        "--nodns",
+        "none",
+        "--ip",
+        "127.0.0.10",
+        "--add-ca",
+        ca_file,
+        "--starttls",
+        "smtp",
+        "mail.good.test:25",
+    ]
+    started = time.monotonic()
+    proc = subprocess.run(
+        cmd,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=900,
+        env={**os.environ, "TERM": "dumb"},
+    )
+    wall = time.monotonic() - started
+    note = "mail.good.test:25 only" + (
+        "" if proc.returncode in (0, 1) else f"; exit {proc.returncode}"
+    )
+    return Timing("testssl --starttls smtp", 1, wall, note)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--skip-testssl", action="store_true", help="leave out testssl (it takes over a minute)"
+    )
+    args = parser.parse_args()
+
+    env = lab_env()
+    ca_file = env["MAILAUDIT_CA_FILE"]
+    ctx = Context.create(Settings(nameservers=(env["MAILAUDIT_NAMESERVER"],), ca_file=ca_file))
+    print(f"lab: nameserver {env['MAILAUDIT_NAMESERVER']}, CA {ca_file}; CPUs: {os.cpu_count()}")
+    print(f"mailaudit: {TLS_CONNECTIONS_PER_ENDPOINT} connections per endpoint\n")
+
+    mine, targets = asyncio.run(ours(ctx))
+    timings = [
+        mine,
+        sslyze_cli(targets, ca_file, polite=True),
+        sslyze_cli(targets, ca_file, polite=False),
+    ]
+    if not args.skip_testssl:
+        timings.append(testssl(ca_file))
+
+    per_endpoint_ours = mine.wall_s / max(1, mine.endpoints)
+    print(f"{'tool':42} {'endpoints':>9} {'wall s':>8} {'s/endpoint':>10} {'vs mailaudit':>12}")
+    for t in timings:
+        per = t.wall_s / max(1, t.endpoints)
+        ratio = t.wall_s / mine.wall_s if t.endpoints == mine.endpoints else per / per_endpoint_ours
+        kind = "x" if t.endpoints == mine.endpoints else "x/endpt"
+        print(f"{t.name:42} {t.endpoints:>9} {t.wall_s:>8.1f} {per:>10.1f} {ratio:>10.2f} {kind}")
+        if t.note:
+            print(f"    {t.note}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
