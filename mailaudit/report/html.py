@@ -159,6 +159,12 @@ class ClientSettings:
 
 
 @dataclass(frozen=True)
+class TlsVersionView:
+    name: str
+    deprecated: bool
+
+
+@dataclass(frozen=True)
 class EndpointView:
     endpoint: EndpointReport
     status: str  # completed / failed / refused
@@ -169,6 +175,9 @@ class EndpointView:
     checks: tuple[CheckRun, ...]
     untested: tuple[Untested, ...]
     extras: tuple[ExtraField, ...]
+    # From the TLS scan, when the report has one: supported versions, and why parts failed.
+    tls_versions: tuple[TlsVersionView, ...] = ()
+    tls_scan_errors: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -247,7 +256,23 @@ def _endpoint_view(e: EndpointReport) -> EndpointView:
         # The probe failure is shown as a fact of its own; list the checks it left untested.
         untested=tuple(u for u in untested_of_endpoint(e) if u.kind != "probe"),
         extras=_extras(e, _KNOWN_ENDPOINT_FIELDS),
+        **_tls_scan_facts(getattr(e, "tls_scan", None)),
     )
+
+
+def _tls_scan_facts(scan: Any) -> dict[str, Any]:
+    """Supported versions and scan errors of a `TlsScan`-like object, read defensively."""
+    if scan is None:
+        return {}
+    versions = tuple(
+        TlsVersionView(_text(v), bool(getattr(v, "deprecated", False)))
+        for v in getattr(scan, "supported_versions", None) or ()
+    )
+    errors = tuple(
+        f"{_text(getattr(err, 'part', '?'))}: {getattr(err, 'message', err)}"
+        for err in getattr(scan, "errors", None) or ()
+    )
+    return {"tls_versions": versions, "tls_scan_errors": errors}
 
 
 def _domain_view(

@@ -13,6 +13,17 @@ from mailaudit.discovery.model import (
     Source,
     Trust,
 )
+from mailaudit.net.sslyze_adapter import (
+    CipherSuite,
+    ProtocolScan,
+    ScanError,
+    ScanErrorReason,
+    ScanPart,
+    TlsScan,
+    TlsTarget,
+    TlsVersion,
+)
+from mailaudit.probes.model import Scheme
 from mailaudit.report.html import render_html, template_dir
 from mailaudit.report.summary import reference_link
 from tests.unit.report_samples import HOSTILE, clean_report, hostile_report, relay_report
@@ -219,3 +230,27 @@ def test_fields_added_to_the_model_later_are_shown() -> None:
 
 def test_templates_are_found_in_the_source_checkout() -> None:
     assert template_dir().joinpath("report.html.j2").is_file()
+
+
+def test_tls_scan_versions_are_shown_with_deprecated_ones_marked() -> None:
+    # Given an endpoint whose TLS scan found TLS 1.0 and 1.3, and could not test one part
+    suite = CipherSuite("TLS_AES_128_GCM_SHA256", "TLS_AES_128_GCM_SHA256", 128, False)
+    scan = TlsScan(
+        target=TlsTarget("mail.relay.test", "127.0.0.20", 25, Scheme.SMTP),
+        connected=True,
+        protocols=(
+            ProtocolScan(TlsVersion.TLS_1_0, (suite,)),
+            ProtocolScan(TlsVersion.TLS_1_2, ()),
+            ProtocolScan(TlsVersion.TLS_1_3, (suite,)),
+        ),
+        errors=(ScanError(ScanPart.HEARTBLEED, ScanErrorReason.TIMEOUT, "no answer <x>"),),
+    )
+    report = relay_report()
+    object.__setattr__(report.endpoints[1], "tls_scan", scan)
+
+    html = render_html(report)
+    text = _Page(html).all_text()
+
+    assert "TLS versions (scan)TLSv1.0, TLSv1.3" in text.replace("\n", "")
+    assert '<span class="fail">TLSv1.0</span>' in html
+    assert "no answer <x>" in text

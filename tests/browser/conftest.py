@@ -1,0 +1,95 @@
+"""Real headless Chromium (Debian's `chromium` package) for the HTML report.
+
+The tests fail with a clear message when Chromium is missing (`apt-get install -y chromium`): a
+skipped browser test must never look like a pass. Set MAILAUDIT_SKIP_BROWSER=1 to skip them on a
+machine that cannot have a browser.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+_FLAGS = (
+    "--headless",
+    "--no-sandbox",  # we run as root in CI
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--no-default-browser-check",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-extensions",
+    "--hide-scrollbars",
+    "--enable-logging=stderr",
+    "--v=0",
+)
+# Console messages as Chromium logs them with --enable-logging=stderr, whatever their level:
+# [pid:tid:date:INFO:CONSOLE:1] "message", source: file:///... (1)
+CONSOLE = re.compile(r":CONSOLE(?:\(\d+\)|:\d+)\] (.*)")
+
+
+@dataclass(frozen=True)
+class Run:
+    stdout: str
+    console: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Chromium:
+    executable: str
+    workdir: Path
+
+    def run(self, page: Path, *args: str, window: str = "1280,2000") -> Run:
+        profile = self.workdir / f"profile-{os.urandom(4).hex()}"
+        profile.mkdir()
+        try:
+            done = subprocess.run(
+                [
+                    self.executable,
+                    *_FLAGS,
+                    f"--user-data-dir={profile}",
+                    f"--window-size={window}",
+                    *args,
+                    page.resolve().as_uri(),
+                ],
+                capture_output=True,
+                text=True,
+                timeout=90,
+                check=False,
+                env={**os.environ, "HOME": str(self.workdir)},
+            )
+        finally:
+            shutil.rmtree(profile, ignore_errors=True)
+        if done.returncode != 0:
+            raise AssertionError(f"chromium exited {done.returncode}: {done.stderr[-2000:]}")
+        console = tuple(m.group(1) for m in CONSOLE.finditer(done.stderr))
+        return Run(done.stdout, console)
+
+    def screenshot(self, page: Path, png: Path, *, window: str = "1280,2000") -> Run:
+        run = self.run(page, f"--screenshot={png}", window=window)
+        assert png.is_file(), "chromium wrote no screenshot"
+        return run
+
+    def dom(self, page: Path) -> Run:
+        return self.run(page, "--dump-dom")
+
+
+@pytest.fixture(scope="session")
+def chromium(tmp_path_factory: pytest.TempPathFactory) -> Chromium:
+    if os.environ.get("MAILAUDIT_SKIP_BROWSER") == "1":
+        pytest.skip("MAILAUDIT_SKIP_BROWSER=1")
+    executable = shutil.which("chromium") or "/usr/bin/chromium"
+    if not Path(executable).exists():
+        pytest.fail(
+            "headless Chromium is not installed: apt-get install -y chromium "
+            "(or set MAILAUDIT_SKIP_BROWSER=1 on a machine without a browser)"
+        )
+    return Chromium(executable, tmp_path_factory.mktemp("chromium"))
