@@ -53,9 +53,9 @@ class GuessMode(StrEnum):
 
 # Per-candidate budgets (seconds): a dead or silent host costs at most this much.
 PUBLISHED_BUDGET_S = 6.0
-GUESS_BUDGET_S = 2.5
+GUESS_BUDGET_S = 2.0
 # Guess probes start one every GUESS_STAGGER_S, implicit TLS first.
-GUESS_STAGGER_S = 0.02
+GUESS_STAGGER_S = 0.01
 # HTTP fetches of discovery documents: a tarpit web server must not hold the answer for long.
 FETCH_TIMEOUT_S = 5.0
 

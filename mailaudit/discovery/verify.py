@@ -23,6 +23,8 @@ from mailaudit.probes.endpoint import probe
 from mailaudit.probes.model import Endpoint, Observation, ProbeStatus, Scheme
 
 _UNREACHABLE_STEPS = frozenset({"resolve", "connect"})
+# Share of the per-candidate budget that one step (connect, a reply, a handshake) may take.
+STEP_SHARE = 0.4
 
 
 def classify(setting: ServerSetting, observation: Observation) -> Verification:
@@ -34,6 +36,13 @@ def classify(setting: ServerSetting, observation: Observation) -> Verification:
             VerificationStatus.FAILED, f"server refused: {failure.message}", observation
         )
     if failure is not None:
+        if failure.reason == "tls" and _is_silence(failure.message):
+            # Accepted TCP, then said nothing: a silent (tarpit) server, not a missing TLS.
+            return Verification(
+                VerificationStatus.FAILED,
+                f"{failure.step}: silent server: {failure.message}",
+                observation,
+            )
         if failure.reason == "tls" and setting.security is Security.SSL:
             return Verification(
                 VerificationStatus.NO_TLS,
@@ -82,6 +91,13 @@ def classify(setting: ServerSetting, observation: Observation) -> Verification:
         observation,
         mechanisms,
     )
+
+
+def _is_silence(message: str) -> bool:
+    # The probe reports every TLS failure with reason "tls"; a handshake that timed out says
+    # so in its message ("no answer within ...").
+    text = message.lower()
+    return "no answer within" in text or "timed out" in text or "timeout" in text
 
 
 def offers_valid_starttls(verification: Verification) -> bool:
@@ -149,15 +165,18 @@ class Verifier:
 
 
 def budgeted(ctx: Context, budget_s: float) -> Context:
-    """The same context (resolver, trust store, politeness slots) with every step bounded by
-    the per-candidate budget."""
+    """The same context (resolver, trust store, politeness slots) with the endpoint bounded by
+    the per-candidate budget and each step (connect, one reply, one handshake) by 40 % of it:
+    a server that accepts TCP and stays silent is given up after that step, not the whole
+    budget."""
     ctx.global_slot()  # create it now, so every budgeted copy shares the one limit
     t = ctx.settings.timeouts
+    step_s = budget_s * STEP_SHARE
     timeouts = replace(
         t,
-        connect_s=min(t.connect_s, budget_s),
-        reply_s=min(t.reply_s, budget_s),
-        tls_handshake_s=min(t.tls_handshake_s, budget_s),
+        connect_s=min(t.connect_s, step_s),
+        reply_s=min(t.reply_s, step_s),
+        tls_handshake_s=min(t.tls_handshake_s, step_s),
         endpoint_budget_s=min(t.endpoint_budget_s, budget_s),
     )
     return replace(ctx, settings=replace(ctx.settings, timeouts=timeouts))
