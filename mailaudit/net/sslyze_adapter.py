@@ -262,8 +262,11 @@ class TlsScan:
         return self.connected and all(self.failed(p) is None for p in CIPHER_PARTS.values())
 
     def failed(self, part: ScanPart) -> ScanError | None:
-        """The error that kept `part` from being tested (or the whole scan's), if any."""
+        """The error that kept `part` from being tested (or the whole scan's), if any. A
+        configuration problem (an unreadable CA file) did not keep anything from being tested."""
         for error in self.errors:
+            if error.reason is ScanErrorReason.CONFIGURATION:
+                continue
             if error.part is part or error.part in (ScanPart.SCAN, ScanPart.CONNECTIVITY):
                 return error
         return None
@@ -380,12 +383,17 @@ def _scan(
     scanner.queue_scans(request_objects)
 
     scans: dict[tuple[str, int], TlsScan] = {}
-    for result in _results_until(scanner.get_results(), started, deadline_s):
+    failure: list[Exception] = []
+    for result in _results_until(scanner.get_results(), started, deadline_s, failure):
         target = by_uuid.get(result.uuid)
         if target is None:
             continue
         elapsed = int((time.monotonic() - started) * 1000)
-        scan = _map_result(target, result, anchors, elapsed)
+        try:
+            scan = _map_result(target, result, anchors, elapsed)
+        except Exception as exc:  # one odd result must not cost the others
+            error = ScanError(ScanPart.SCAN, ScanErrorReason.SCANNER_ERROR, _one_line(exc))
+            scan = TlsScan(target, connected=False, errors=(error,), elapsed_ms=elapsed)
         if config_errors:
             scan = replace(scan, errors=(*scan.errors, *config_errors))
         scans[target.key] = scan
@@ -394,11 +402,17 @@ def _scan(
     for target in targets:
         found = scans.get(target.key)
         if found is None:
-            message = f"no result within the {deadline_s or 0:.0f} s deadline"
+            if failure:
+                error = ScanError(
+                    ScanPart.SCAN, ScanErrorReason.SCANNER_ERROR, _one_line(failure[0])
+                )
+            else:
+                message = f"no result within the {deadline_s or 0:.0f} s deadline"
+                error = ScanError(ScanPart.SCAN, ScanErrorReason.DEADLINE, message)
             found = TlsScan(
                 target,
                 connected=False,
-                errors=(ScanError(ScanPart.SCAN, ScanErrorReason.DEADLINE, message),),
+                errors=(error,),
                 elapsed_ms=int((time.monotonic() - started) * 1000),
             )
         out.append(found)
@@ -470,12 +484,19 @@ _DONE = object()
 
 
 def _results_until(
-    results: Iterator[ServerScanResult], started: float, deadline_s: float | None
+    results: Iterator[ServerScanResult],
+    started: float,
+    deadline_s: float | None,
+    failure: list[Exception],
 ) -> Iterator[ServerScanResult]:
-    """Yield sslyze's results until the deadline. sslyze's generator blocks until the next
-    server is done, so it is drained in a daemon thread and we wait on a queue with a timeout."""
+    """Yield sslyze's results until the deadline; an exception from sslyze ends the stream and
+    lands in `failure`. sslyze's generator blocks until the next server is done, so with a
+    deadline it is drained in a daemon thread and we wait on a queue with a timeout."""
     if deadline_s is None:
-        yield from results
+        try:
+            yield from results
+        except Exception as exc:
+            failure.append(exc)
         return
     box: queue.Queue[object] = queue.Queue()
 
@@ -483,7 +504,7 @@ def _results_until(
         try:
             for item in results:
                 box.put(item)
-        except Exception as exc:  # reported by the caller as a scanner error
+        except Exception as exc:
             box.put(exc)
         finally:
             box.put(_DONE)
@@ -500,7 +521,8 @@ def _results_until(
         if item is _DONE:
             return
         if isinstance(item, Exception):
-            raise item
+            failure.append(item)
+            return
         yield item  # type: ignore[misc]
 
 

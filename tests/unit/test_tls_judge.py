@@ -610,3 +610,17 @@ def test_a_scan_round_trips_through_the_serialiser() -> None:
         errors=(ScanError(ScanPart.ROBOT, ScanErrorReason.TIMEOUT, "slow"),),
     )
     assert from_data(TlsScan, to_data(s)) == s
+
+
+def test_an_unreadable_ca_file_is_reported_but_does_not_stop_the_certificate_check() -> None:
+    s = scan(
+        certs=(deployment(trusted=False, trust_error="no trusted anchor for issuer CN=Lab CA"),),
+        errors=(
+            ScanError(
+                ScanPart.CERTIFICATE, ScanErrorReason.CONFIGURATION, "CA file x cannot be read"
+            ),
+        ),
+    )
+    findings, runs = judge_tls(s, now=NOW)
+    assert ids(findings) == ["tls.cert-untrusted", "tls.scan-failed"]
+    assert next(r for r in runs if r.check == "tls.certificate").status is CheckStatus.FAILED
