@@ -15,6 +15,7 @@ from mailaudit.policy.mtasts import MtaStsMode
 from mailaudit.policy.observation import FetchStatus, PolicyObservation
 from mailaudit.probes.dns_policy import gather_policy, smtp_chain_fetcher
 from mailaudit.serial import from_data, to_data
+from mailaudit.settings import Settings
 
 pytestmark = pytest.mark.lab
 
@@ -82,6 +83,32 @@ async def test_good_test_facts(lab_ctx: Context) -> None:
     assert obs.tlsrpt.record is not None
     assert obs.tlsrpt.record.is_valid
     assert obs.reverse_dns[0].confirmed_names == ("mail.good.test",)
+
+
+@pytest.fixture
+def resolver_ctx(lab_env: dict[str, str]) -> Context:
+    """Through the lab's validating resolver (unbound), which sets the AD bit on signed zones."""
+    resolver = lab_env.get("MAILAUDIT_LAB_RESOLVER")
+    if not resolver:
+        pytest.fail("MAILAUDIT_LAB_RESOLVER is not set: the lab has no validating resolver")
+    return Context.create(Settings(nameservers=(resolver,), ca_file=lab_env["MAILAUDIT_CA_FILE"]))
+
+
+async def test_good_test_through_the_validating_resolver(resolver_ctx: Context) -> None:
+    _, findings, runs = await audit(resolver_ctx, "good.test")
+    assert [
+        f.id for fs in findings.values() for f in fs if f.severity.at_least(Severity.MEDIUM)
+    ] == []
+    assert runs["mtasts.mx-coverage"].status is CheckStatus.PASSED
+
+
+async def test_helo_spf_is_not_judged_for_a_providers_mx(lab_ctx: Context) -> None:
+    # hosted.test receives mail at mx1.provider.test: its HELO record is the provider's business.
+    obs, findings, runs = await audit(lab_ctx, "hosted.test")
+    assert [h.host for h in obs.mx.mail_hosts] == ["mx1.provider.test"]
+    assert obs.helo_spf == ()
+    assert "spf.helo-missing" not in findings
+    assert runs["spf.helo"].status is CheckStatus.NOT_APPLICABLE
 
 
 async def test_observation_round_trips_through_the_serialiser(lab_ctx: Context) -> None:
