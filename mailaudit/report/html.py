@@ -85,6 +85,7 @@ def _environment() -> jinja2.Environment:
     )
     env.filters["anchor"] = anchor
     env.filters["status_counts"] = status_counts
+    env.filters["code_spans"] = code_spans
     return env
 
 
@@ -110,6 +111,18 @@ def anchor(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "x"
 
 
+def code_spans(text: str) -> markupsafe.Markup:
+    """Catalogue prose marks commands and settings with backticks: show them as <code>.
+    Every piece is escaped; an unpaired backtick stays a backtick."""
+    parts = _visible(text).split("`")
+    if len(parts) % 2 == 0:  # unbalanced: leave the text as it is
+        return markupsafe.escape(_visible(text))
+    out = markupsafe.Markup("")
+    for i, part in enumerate(parts):
+        out += markupsafe.Markup("<code>{}</code>").format(part) if i % 2 else part
+    return out
+
+
 def status_counts(runs: Iterable[CheckRun]) -> str:
     """ "5 passed, 1 failed, 2 not tested": the check runs by outcome."""
     counts = {s: 0 for s in CheckStatus}
@@ -132,6 +145,8 @@ class FindingView:
     finding: Finding
     references: tuple[Reference, ...]
     anchor: str
+    # None: shown in full; "informational" or "waived": folded into a group below the others.
+    minor: str | None
 
 
 @dataclass(frozen=True)
@@ -229,7 +244,12 @@ def _finding_views(findings: Iterable[Finding]) -> tuple[FindingView, ...]:
     )
     return tuple(
         FindingView(
-            f, tuple(Reference(r, reference_link(r)) for r in f.references), finding_anchor(f)
+            f,
+            tuple(Reference(r, reference_link(r)) for r in f.references),
+            finding_anchor(f),
+            "waived"
+            if f.waived is not None
+            else ("informational" if f.severity is Severity.INFO else None),
         )
         for f in ordered
     )

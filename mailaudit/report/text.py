@@ -8,6 +8,7 @@ so a banner can neither style nor move the terminal.
 
 from __future__ import annotations
 
+import atexit
 import io
 import re
 import sys
@@ -120,12 +121,11 @@ def _parts(report: Report, *, quiet: bool, verbose: bool) -> list[RenderableType
             table.add_row(Text("no endpoints", style="dim"), "", "", "", "")
         parts.append(table)
         if domain.not_offered and not quiet:
-            parts.append(
-                Text.assemble(
-                    Text("  not offered (not a finding): ", style="dim"),
-                    _t(", ".join(domain.not_offered)),
-                )
+            line = Text.assemble(
+                Text("not offered (not a finding): ", style="dim"),
+                _t(", ".join(domain.not_offered)),
             )
+            parts.append(Padding(line, (0, 0, 0, 2)))
         parts.append(_counts_line(domain_findings(report, domain), summary.waived))
         missing = untested(report, domain)
         if quiet and missing:
@@ -216,7 +216,8 @@ def _verbose_endpoints(report: Report) -> list[RenderableType]:
 
 class Progress:
     """A spinner on stderr with the last step and a count: pass the object itself as
-    `AuditOptions.progress`, and `close()` it (or use `with`) when the run ends."""
+    `AuditOptions.progress`, and `close()` it (or use `with`) when the run ends, before printing
+    the report, so the spinner's line is cleared first."""
 
     def __init__(self, stream: TextIO | None = None) -> None:
         self._console = Console(file=stream or sys.stderr, highlight=False, markup=False)
@@ -227,20 +228,26 @@ class Progress:
             TimeElapsedColumn(),
             console=self._console,
             transient=True,
+            # Never capture stdout: the report itself goes there, possibly into a pipe.
+            redirect_stdout=False,
+            redirect_stderr=False,
         )
         self._task = self._progress.add_task("starting", total=None)
         self._started = False
 
     def __call__(self, message: str) -> None:
+        self._progress.update(self._task, advance=1, description=safe(message)[:80])
         if not self._started:
             self._progress.start()
             self._started = True
-        self._progress.update(self._task, advance=1, description=safe(message)[:80])
+            # A caller that forgets close() still gets its terminal line cleaned up.
+            atexit.register(self.close)
 
     def close(self) -> None:
         if self._started:
             self._progress.stop()
             self._started = False
+            atexit.unregister(self.close)
 
     def __enter__(self) -> Progress:
         return self

@@ -24,7 +24,7 @@ from mailaudit.net.sslyze_adapter import (
     TlsVersion,
 )
 from mailaudit.probes.model import Scheme
-from mailaudit.report.html import render_html, template_dir
+from mailaudit.report.html import code_spans, render_html, template_dir
 from mailaudit.report.summary import reference_link
 from tests.unit.report_samples import HOSTILE, clean_report, hostile_report, relay_report
 
@@ -254,3 +254,32 @@ def test_tls_scan_versions_are_shown_with_deprecated_ones_marked() -> None:
     assert "TLS versions (scan)TLSv1.0, TLSv1.3" in text.replace("\n", "")
     assert '<span class="fail">TLSv1.0</span>' in html
     assert "no answer <x>" in text
+
+
+def test_backticks_in_remediation_become_code_and_stay_escaped() -> None:
+    assert str(code_spans("Set `smtpd_banner = <x>` now")) == (
+        "Set <code>smtpd_banner = &lt;x&gt;</code> now"
+    )
+    assert str(code_spans("one ` only <b>")) == "one ` only &lt;b&gt;"
+
+
+def test_informational_and_waived_findings_are_folded_below_the_others() -> None:
+    report = relay_report()
+    mx = report.endpoints[1]
+    waived = dataclasses.replace(mx.findings[1], waived="accepted")
+    report = dataclasses.replace(
+        report,
+        endpoints=(
+            report.endpoints[0],
+            dataclasses.replace(mx, findings=(mx.findings[0], waived)),
+            report.endpoints[2],
+        ),
+    )
+
+    html = render_html(report)
+
+    assert "1 waived finding</summary>" in html
+    assert "1 informational finding (Endpoint could not be tested)</summary>" in html
+    # The critical one is not folded: it comes before any folded group of its endpoint.
+    relay = html.index('id="f-smtp-open-relay-smtp-mail-relay-test"')
+    assert relay < html.index("1 waived finding")
