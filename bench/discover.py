@@ -29,6 +29,12 @@ SCENARIOS = (
     "alice@good.test",
     "user@guess.test",
     "alice@dead.test",
+    "alice@wellknown.test",
+    "alice@httponly.test",
+    "alice@srvonly.test",
+    "alice@hosted.test",
+    "alice@autodisc.test",
+    "alice@conflict.test",
 )
 
 

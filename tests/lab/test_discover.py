@@ -200,3 +200,116 @@ def test_cli_never_prints_the_password(lab_env: dict[str, str]) -> None:
 
     assert '"status": "accepted"' in out.output
     assert env["LAB_PW"] not in out.output
+
+
+# --- the discovery scenarios (fixtures/lab/README.md) ------------------------------------------
+
+
+async def test_wellknown_only(lab_ctx: Context) -> None:
+    result = await discover(lab_ctx, "alice@wellknown.test")
+
+    assert result.incoming is not None
+    assert result.incoming.source is Source.AUTOCONFIG_WELLKNOWN_HTTPS
+    assert result.incoming.trust is Trust.TRUSTED
+    assert (result.incoming.setting.host, result.incoming.setting.port) == (
+        "mail.wellknown.test",
+        993,
+    )
+    assert result.outgoing is not None
+    assert result.outgoing.source is Source.AUTOCONFIG_WELLKNOWN_HTTPS
+    assert _outcome(result, Source.AUTOCONFIG_HTTPS) is SourceStatus.NOT_FOUND
+    assert _ids(result) == []
+
+
+async def test_autoconfig_over_plain_http_only_is_untrusted(lab_ctx: Context) -> None:
+    result = await discover(lab_ctx, "alice@httponly.test")
+
+    assert result.incoming is not None
+    assert result.incoming.source is Source.AUTOCONFIG_HTTP
+    assert result.incoming.trust is Trust.UNTRUSTED
+    assert result.incoming.setting.host == "mail.httponly.test"
+    assert result.incoming.setting.security is Security.SSL
+    assert "discovery.untrusted-source" in _ids(result)
+    assert _outcome(result, Source.AUTOCONFIG_HTTPS) is not SourceStatus.FOUND
+
+
+async def test_srv_only_with_unguessable_names(lab_ctx: Context) -> None:
+    result = await discover(lab_ctx, "alice@srvonly.test")
+
+    assert result.incoming is not None
+    assert result.incoming.source is Source.SRV
+    assert result.incoming.trust is Trust.TRUSTED
+    assert (result.incoming.setting.host, result.incoming.setting.port) == (
+        "in-x7.srvonly.test",
+        993,
+    )
+    assert result.incoming.setting.security is Security.SSL
+    assert result.outgoing is not None
+    assert (result.outgoing.setting.host, result.outgoing.setting.port) == (
+        "out-q3.srvonly.test",
+        465,
+    )
+    # _pop3s/_pop3 have target ".": POP3 is explicitly not offered.
+    assert result.alternative_incoming is None
+    (srv,) = [o for o in result.sources if o.source is Source.SRV]
+    assert any("not offered" in a.outcome for a in srv.attempts)
+
+
+async def test_hosted_domain_found_through_its_mx_provider(lab_ctx: Context) -> None:
+    result = await discover(lab_ctx, "alice@hosted.test")
+
+    assert result.incoming is not None
+    assert result.incoming.source is Source.MX_AUTOCONFIG
+    assert result.incoming.trust is Trust.TRUSTED
+    assert result.incoming.setting.host == "imap.provider.test"
+    assert result.incoming.setting.username == "alice@hosted.test"
+    assert result.outgoing is not None
+    assert result.outgoing.setting.host == "smtp.provider.test"
+    (mx,) = [o for o in result.sources if o.source is Source.MX_AUTOCONFIG]
+    assert "provider.test" in mx.detail
+
+
+async def test_provider_domain_itself(lab_ctx: Context) -> None:
+    result = await discover(lab_ctx, "alice@provider.test")
+
+    assert result.incoming is not None
+    assert result.incoming.source is Source.AUTOCONFIG_HTTPS
+    assert result.incoming.setting.host == "imap.provider.test"
+
+
+async def test_autodiscover_pox_only(lab_ctx: Context) -> None:
+    result = await discover(lab_ctx, "alice@autodisc.test")
+
+    assert result.incoming is not None
+    assert result.incoming.source is Source.AUTODISCOVER
+    assert result.incoming.trust is Trust.TRUSTED
+    s = result.incoming.setting
+    assert (s.protocol, s.host, s.port, s.security) == (
+        Protocol.IMAP,
+        "mail.autodisc.test",
+        993,
+        Security.SSL,
+    )
+    assert result.alternative_incoming is not None
+    assert result.alternative_incoming.setting.port == 995
+    assert result.outgoing is not None
+    assert result.outgoing.setting.port == 465
+    assert result.outgoing.source is Source.AUTODISCOVER
+
+
+async def test_autoconfig_pointing_at_a_port_without_tls(lab_ctx: Context) -> None:
+    result = await discover(lab_ctx, "alice@conflict.test")
+
+    # The published SSL on 993 meets a plaintext IMAP server: reported, never recommended.
+    published = [
+        c
+        for c in result.candidates
+        if c.source is Source.AUTOCONFIG_HTTPS and c.setting.protocol is Protocol.IMAP
+    ]
+    assert published
+    assert published[0].verification.status is VerificationStatus.NO_TLS
+    conflicts = [f for f in result.findings if f.id == "discovery.source-conflict"]
+    assert any("mail.conflict.test:993" in f.detail for f in conflicts)
+    if result.incoming is not None:
+        assert result.incoming.source is not Source.AUTOCONFIG_HTTPS
+        assert result.incoming.setting.security is not Security.PLAIN
