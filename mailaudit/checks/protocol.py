@@ -436,7 +436,11 @@ class _Judge:
             # RFC 5321 §3.5.3: 252 means "cannot verify"; it only enumerates when a name that
             # does not exist gets a different answer (Postfix answers 252 for known users only).
             # EXPN's 250 lists members whatever the second answer.
-            differs = unknown is None or unknown.code != known.code
+            # A policy refusal of the unknown name (5.7.x, "relay access denied") says nothing
+            # about whether the mailbox exists.
+            differs = unknown is None or (
+                unknown.code != known.code and not unknown.text.startswith("5.7.")
+            )
             if differs or (expn and known.code in (250, 251)):
                 detail = (
                     f"{pair.known_command} was answered {known.code}"

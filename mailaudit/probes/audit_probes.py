@@ -63,9 +63,11 @@ async def smtp_misc(
                     Outcome.INCONCLUSIVE, f"greeting refused: {greeting.code} {greeting.text}"
                 )
             ehlo = parse_ehlo(await ehlo_or_refuse(ctx, client))
+            # The own-domain pair first: it is the decisive one (a bare name may be refused by
+            # relay policy once the server appends a domain it does not serve).
             for known, unknown in (
-                ("postmaster", NO_SUCH_USER),
                 (f"postmaster@{own_domain}", f"{NO_SUCH_USER}@{own_domain}"),
+                ("postmaster", NO_SUCH_USER),
             ):
                 vrfy_pairs.append(await _pair(client, "VRFY", known, unknown))
             expn_pairs.append(await _pair(client, "EXPN", "postmaster", NO_SUCH_USER))

@@ -713,3 +713,12 @@ def test_other_addresses_do_not_count_as_implicit_tls() -> None:
     elsewhere = observation(Scheme.IMAPS, address="198.51.100.7")
     findings = judge_host_ports([observation(Scheme.IMAP), _closed(Scheme.IMAPS), elsewhere])
     assert [f.id for f in findings] == ["imap.implicit-tls-missing"]
+
+
+def test_vrfy_policy_refusal_of_the_unknown_name_proves_nothing() -> None:
+    probe = _vrfy(
+        ServerReply(252, "2.0.0 postmaster"), ServerReply(554, "5.7.1 Relay access denied")
+    )
+    findings, runs = judge_endpoint(observation(), audit(vrfy=probe))
+    assert not [f for f in findings if f.id == "smtp.vrfy-enabled"]
+    assert status_of(runs, "smtp.vrfy-enabled") is CheckStatus.PASSED
