@@ -20,26 +20,35 @@ from mailaudit.net.sslyze_adapter import (
     scan_endpoints,
 )
 
-__all__ = ["TLS_CONNECTIONS_PER_ENDPOINT", "TlsScan", "TlsTarget", "scan_tls", "tls_deadline_s"]
+__all__ = [
+    "TLS_CONCURRENT_SERVERS",
+    "TLS_CONNECTIONS_PER_ENDPOINT",
+    "TlsScan",
+    "TlsTarget",
+    "scan_tls",
+    "tls_deadline_s",
+]
 
 # sslyze's own polite setting (its --slow_connection): at most two connections at once to one
 # (address, port). Our probes use `limits.connections_per_endpoint` (one), but they do not run
 # at the same time as the TLS scan of the same endpoint.
 TLS_CONNECTIONS_PER_ENDPOINT = 2
 
-# sslyze needs about 1.5 s of client CPU per endpoint; a slow or dripping server can stretch one
-# connection to the network timeout, times the retries.
-_SECONDS_PER_ENDPOINT = 4.0
+# sslyze scans this many servers at once (its own default). Its work is mostly client CPU under
+# one GIL: more threads would not finish sooner.
+TLS_CONCURRENT_SERVERS = 10
+
+# sslyze needs about 1.5 s of client CPU per endpoint, more on a loaded machine or against a
+# server that forks a process per connection (several hundred connections per endpoint).
+_SECONDS_PER_ENDPOINT = 6.0
 _SLACK_S = 2.0
 
 
 def tls_deadline_s(ctx: Context, endpoints: int) -> float:
-    """The overall deadline of one TLS scan run: endpoints share the CPU, so it grows with their
-    number; never below one endpoint's budget."""
-    budget = ctx.settings.timeouts.endpoint_budget_s
-    concurrent = max(1, min(endpoints, ctx.settings.limits.max_concurrency))
-    rounds = -(-endpoints // concurrent)
-    return max(budget, rounds * budget, endpoints * _SECONDS_PER_ENDPOINT)
+    """The overall deadline of one TLS scan run. It bounds hangs, not normal work: endpoints
+    share the CPU, so it grows with their number, and never falls below twice one endpoint's
+    budget (a tarpit holds each of sslyze's connection attempts for the full network timeout)."""
+    return max(2 * ctx.settings.timeouts.endpoint_budget_s, endpoints * _SECONDS_PER_ENDPOINT)
 
 
 async def scan_tls(
@@ -58,7 +67,7 @@ async def scan_tls(
         ehlo_name=settings.ehlo_name,
         network_timeout_s=max(settings.timeouts.connect_s, settings.timeouts.tls_handshake_s),
         connections_per_server=TLS_CONNECTIONS_PER_ENDPOINT,
-        max_concurrent_servers=settings.limits.max_concurrency,
+        max_concurrent_servers=min(TLS_CONCURRENT_SERVERS, settings.limits.max_concurrency),
         deadline_s=deadline,
     )
     try:
