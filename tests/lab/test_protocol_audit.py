@@ -173,3 +173,41 @@ async def test_relay_tests_leave_nothing_delivered_or_queued(
     listing = _queue_listing(config)
     assert SENDER not in listing
     assert RECIPIENT not in listing
+
+
+async def test_relay_by_the_percent_hack_only_is_found(lab_ctx: Context) -> None:
+    # Given percent.test, which relays user%foreign@percent.test but refuses user@foreign
+    _, audit, findings, _ = await audited(lab_ctx, "smtp://mail.percent.test", "percent.test")
+    # Then the relay is found, confirmed, through the own-domain %-hack variant only
+    relay = next(f for f in findings if f.id == "smtp.open-relay")
+    assert relay.severity is Severity.CRITICAL
+    assert relay.confidence is Confidence.CONFIRMED
+    accepted = {
+        a.variant for a in (*audit.relay.attempts, *audit.relay_over_tls.attempts) if a.accepted
+    }
+    assert accepted == {"own-02-percent-hack"}
+    assert f"C: RCPT TO:<{RECIPIENT}%{audit.relay_test_domain}@percent.test>" in relay.evidence
+
+
+async def test_postfix_with_vrfy_enabled_enumerates_users(lab_ctx: Context) -> None:
+    # Postfix with disable_vrfy_command = no answers 252 for a known address and 550 otherwise
+    _, _, findings, runs = await audited(lab_ctx, "smtp://mail.vrfy.test", "vrfy.test")
+    vrfy = next(f for f in findings if f.id == "smtp.vrfy-enabled")
+    assert "C: VRFY postmaster@vrfy.test" in vrfy.evidence
+    assert any(line.startswith("S: 252") for line in vrfy.evidence)
+    assert any(line.startswith("S: 550") for line in vrfy.evidence)
+    assert run_of(runs, "smtp.expn-enabled").status is CheckStatus.PASSED
+
+
+async def test_submission_without_authentication(lab_ctx: Context) -> None:
+    for url in ("submission://smtp.opensub.test", "smtps://smtp.opensub.test"):
+        _, audit, findings, _ = await audited(lab_ctx, url, "opensub.test")
+        found = next(f for f in findings if f.id == "submission.accepts-unauthenticated")
+        assert found.severity is Severity.HIGH
+        assert "C: RCPT TO:<postmaster@opensub.test>" in found.evidence
+        assert audit.submission.over_tls
+        # a submission port that takes mail from anyone relays too
+        assert "smtp.open-relay" in ids(findings)
+    # while its port 25 is a normal MX
+    _, _, findings, _ = await audited(lab_ctx, "smtp://mail.opensub.test", "opensub.test")
+    assert not [f for f in findings if f.severity.at_least(Severity.HIGH)]
