@@ -157,3 +157,40 @@ def test_good_test_imaps_is_clean_but_for_suites_outside_the_profile(
 def test_good_test_consistency_is_at_most_low(good_scans: dict[Scheme, TlsScan]) -> None:
     findings = judge_consistency(list(good_scans.values()))
     assert _above_low(findings) == []
+
+
+# -------------------------------------------------------------------------------- dead.test
+
+
+# sslyze drops (does not close) its socket when a STARTTLS greeting times out.
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+def test_dead_endpoints_are_not_tested_with_the_reason(lab_env: dict[str, str]) -> None:
+    # Given the tarpit (accepts, never speaks) and a host that refuses, with short timeouts
+    ctx = Context.create(
+        lab_settings(lab_env, connect_s=1.0, tls_handshake_s=1.0, endpoint_budget_s=3.0)
+    )
+
+    async def run() -> list[TlsScan]:
+        targets = await _targets(
+            ctx, [(Scheme.SMTP, "mail.dead.test"), (Scheme.IMAPS, "smtp.dead.test")]
+        )
+        return await scan_tls(ctx, targets, deadline_s=8.0)
+
+    started = time.monotonic()
+    tarpit, refused = asyncio.run(run())
+    # Then both come back within the deadline as data, judged "not tested", never passed
+    assert time.monotonic() - started < 12
+    assert tarpit.target.address == "127.0.0.60"
+    assert refused.target.address == "127.0.0.61"
+    assert not tarpit.connected
+    assert tarpit.errors[0].reason in (
+        ScanErrorReason.TIMEOUT,
+        ScanErrorReason.DEADLINE,
+        ScanErrorReason.STARTTLS_REFUSED,
+    )
+    assert not refused.connected
+    assert refused.errors[0].reason is ScanErrorReason.REFUSED
+    for scan in (tarpit, refused):
+        findings, runs = judge_tls(scan, now=datetime.now(UTC))
+        assert [f.id for f in findings] == ["tls.scan-failed"]
+        assert all(r.status.value in ("not_tested", "not_applicable") for r in runs)
