@@ -20,7 +20,7 @@ from mailaudit.checks.catalogue import finding
 from mailaudit.context import Context
 from mailaudit.discovery.autodiscover import Action, AutodiscoverResponse, parse_response
 from mailaudit.discovery.autodiscover import request_body as pox_request_body
-from mailaudit.discovery.fetch import describe_error, fetch_following, host_of
+from mailaudit.discovery.fetch import Fetcher, describe_error, fetch_following, host_of
 from mailaudit.discovery.model import ServerSetting, Source, SourceStatus, Trust
 from mailaudit.discovery.query import DomainRules, Query
 from mailaudit.discovery.sources import Found, SourceLog, SourceRun
@@ -39,6 +39,7 @@ class _State:
     rules: DomainRules
     log: SourceLog
     redirects_left: int
+    http: Fetcher
     trust: Trust = Trust.TRUSTED
     seen: set[str] = field(default_factory=set)
 
@@ -50,9 +51,11 @@ class _Answer:
     address: str
 
 
-async def autodiscover(ctx: Context, query: Query, rules: DomainRules) -> SourceRun:
+async def autodiscover(
+    ctx: Context, query: Query, rules: DomainRules, *, http: Fetcher = fetch
+) -> SourceRun:
     log = SourceLog(Source.AUTODISCOVER)
-    state = _State(query, rules, log, ctx.settings.limits.max_http_redirects)
+    state = _State(query, rules, log, ctx.settings.limits.max_http_redirects, http)
     address = query.address or f"postmaster@{query.domain}"
     answer = await _for_address(ctx, state, address)
     if answer is None:
@@ -123,7 +126,7 @@ async def _for_address(ctx: Context, state: _State, address: str) -> _Answer | N
 async def _redirect_of(ctx: Context, url: str, state: _State) -> str | None:
     """One GET without following, to read its Location."""
     try:
-        response = await fetch(ctx, url)
+        response = await state.http(ctx, url)
     except NetError as exc:
         state.log.note(url, describe_error(exc))
         return None
@@ -148,6 +151,7 @@ async def _post(ctx: Context, state: _State, url: str, address: str) -> _Answer 
                 headers=_HEADERS,
                 max_redirects=state.redirects_left,
                 allow_downgrade=False,
+                http=state.http,
             )
         except NetError as exc:
             outcome = describe_error(exc)

@@ -5,12 +5,27 @@ user's registrable domain are reported), and bounded in number."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 from urllib.parse import urlsplit
 
 from mailaudit.context import Context
 from mailaudit.discovery.query import DomainRules
 from mailaudit.net.errors import NetError
 from mailaudit.net.http import HttpError, HttpResponse, fetch
+
+
+class Fetcher(Protocol):
+    """One HTTP request, one response (`mailaudit.net.http.fetch`); a seam for tests."""
+
+    async def __call__(
+        self,
+        ctx: Context,
+        url: str,
+        *,
+        method: str = "GET",
+        body: bytes | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> HttpResponse: ...
 
 
 @dataclass(frozen=True)
@@ -41,6 +56,7 @@ async def fetch_following(
     headers: dict[str, str] | None = None,
     max_redirects: int | None = None,
     allow_downgrade: bool = True,
+    http: Fetcher = fetch,
 ) -> Fetched:
     """Fetch `url`, following redirects with the same method and body (Autodiscover expects
     its POST to be repeated). Raises NetError on transport failures and on too many redirects;
@@ -49,7 +65,7 @@ async def fetch_following(
     chain = [url]
     current = url
     while True:
-        response = await fetch(ctx, current, method=method, body=body, headers=headers)
+        response = await http(ctx, current, method=method, body=body, headers=headers)
         target = response.redirect_target()
         if target is None:
             return Fetched(response, tuple(chain))

@@ -16,7 +16,7 @@ from urllib.parse import quote
 from mailaudit.checks.catalogue import finding
 from mailaudit.context import Context
 from mailaudit.discovery.autoconfig_xml import parse_config, read_raw
-from mailaudit.discovery.fetch import describe_error, fetch_following
+from mailaudit.discovery.fetch import Fetcher, describe_error, fetch_following
 from mailaudit.discovery.model import (
     Attempt,
     Protocol,
@@ -33,6 +33,7 @@ from mailaudit.discovery.query import DomainRules, Query
 from mailaudit.discovery.xmlsafe import MAX_DOCUMENT_BYTES, ConfigError
 from mailaudit.model import Finding
 from mailaudit.net.errors import NetError
+from mailaudit.net.http import fetch
 from mailaudit.net.resolver import AnswerStatus
 
 
@@ -104,13 +105,14 @@ async def autoconfig(
     urls: tuple[str, ...],
     *,
     domain: str,
+    http: Fetcher = fetch,
 ) -> SourceRun:
     """Try `urls` in order; the first one that gives a usable config wins."""
     log = SourceLog(source)
     status = SourceStatus.NOT_FOUND
     for url in urls:
         try:
-            fetched = await fetch_following(ctx, url)
+            fetched = await fetch_following(ctx, url, http=http)
         except NetError as exc:
             log.note(url, describe_error(exc))
             if exc.reason not in ("dns-nxdomain", "nxdomain", "no-answer", "refused"):
