@@ -582,9 +582,9 @@ def judge_tls(scan: TlsScan, *, now: datetime) -> tuple[list[Finding], list[Chec
 
 def judge_consistency(scans: Sequence[TlsScan]) -> list[Finding]:
     """`tls.inconsistent` for each host whose addresses (same port) accept different protocol
-    versions or present different certificates, or whose ports differ in certificate; protocol
+    versions or present different certificates, or whose ports differ in certificate. Protocol
     sets are compared between ports of one kind only (port 25 may rightly differ from client
-    ports)."""
+    ports). Low at most: the weaker side is also judged on its own scan."""
     by_host: dict[str, list[TlsScan]] = {}
     for scan in scans:
         if scan.connected:
@@ -628,7 +628,7 @@ def _inconsistent_addresses(host: str, group: list[TlsScan]) -> list[Finding]:
                     host,
                     f"Addresses of {host} accept different TLS versions on port {port}.",
                     evidence=[f"{_where(s)}: {_versions_text(s)}" for s in complete],
-                    severity=Severity.LOW if mta else Severity.MEDIUM,
+                    severity=Severity.LOW,
                     context=context,
                 )
             )

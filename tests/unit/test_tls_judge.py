@@ -566,7 +566,7 @@ def test_addresses_with_different_protocols_are_inconsistent() -> None:
     assert [f.id for f in findings] == ["tls.inconsistent"]
     f = findings[0]
     assert f.subject == "mail.example.test"
-    assert f.severity is Severity.MEDIUM
+    assert f.severity is Severity.LOW  # drift; each address is judged on its own too
     assert any("2001:db8::10" in e and "TLSv1.0" in e for e in f.evidence)
 
 
