@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime
 import sys
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,7 @@ from mailaudit.model import Severity
 from mailaudit.probes.model import Endpoint
 from mailaudit.report.exit_codes import exit_code
 from mailaudit.report.formats import FORMATS, render
-from mailaudit.report.policy import PolicyError, apply_policy_file
+from mailaudit.report.policy import PolicyError, apply_policy, load_policy
 from mailaudit.report.text import progress_callback
 
 
@@ -130,7 +131,14 @@ def audit(
         extra = tuple(Endpoint.parse(u) for u in endpoints)
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
+    try:
+        # Read the policy before scanning: a broken policy file is a usage error, found at once.
+        policy = load_policy(policy_file) if policy_file else None
+    except PolicyError as exc:
+        click.echo(f"Error: policy file: {exc}", err=True)
+        sys.exit(EXIT_USAGE)
     ctx = Context.create(settings_from(**network))
+    progress = progress_callback(enabled=fmt == "text" and not quiet)
     options = AuditOptions(
         only=frozenset({Role(only)}) if only else frozenset(),
         extra_endpoints=extra,
@@ -141,14 +149,15 @@ def audit(
         policy="policy" not in skip,
         ispdb_dir=ispdb_dir,
         relay_test_domain=relay_test_domain,
-        progress=progress_callback(enabled=fmt == "text" and not quiet),
+        progress=progress,
     )
-    report = asyncio.run(run_audit(ctx, domains, options))
     try:
-        report = apply_policy_file(report, policy_file)
-    except PolicyError as exc:
-        click.echo(f"Error: policy file: {exc}", err=True)
-        sys.exit(EXIT_USAGE)
+        report = asyncio.run(run_audit(ctx, domains, options))
+    finally:
+        if progress is not None:
+            progress.close()  # before printing: the spinner line must not overwrite the report
+    if policy is not None:
+        report = apply_policy(report, policy, datetime.date.today())
     for path, kind in (
         (json_out, "json"),
         (html_out, "html"),
