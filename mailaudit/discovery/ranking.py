@@ -34,12 +34,25 @@ def usable_setting(candidate: Candidate) -> ServerSetting | None:
     """The setting a client can use safely, or None. A plain setting whose server offers
     STARTTLS with a valid certificate is usable as STARTTLS."""
     if candidate.verification.status is VerificationStatus.VERIFIED:
+        if is_relay_without_auth(candidate):
+            return None
         return candidate.setting
     if candidate.setting.security is Security.PLAIN and offers_valid_starttls(
         candidate.verification
     ):
         return replace(candidate.setting, security=Security.STARTTLS)
     return None
+
+
+def is_relay_without_auth(candidate: Candidate) -> bool:
+    """A guessed SMTP server that offers no AUTH after TLS is an MX, not a submission server:
+    a mail client cannot send through it. (A published one may use other means, e.g. the
+    client's address, so it is taken at its word.)"""
+    return (
+        candidate.source is Source.GUESS
+        and candidate.setting.protocol is Protocol.SMTP
+        and not candidate.verification.mechanisms_after_tls
+    )
 
 
 def is_plaintext_fallback(candidate: Candidate) -> bool:
@@ -162,7 +175,13 @@ def judge(
                     domain,
                     f"no working {role} setting found",
                     evidence=tuple(
-                        f"{c.setting.label()}: {c.verification.status.value}" for c in relevant
+                        f"{c.setting.label()}: "
+                        + (
+                            "no AUTH after TLS"
+                            if is_relay_without_auth(c)
+                            else c.verification.status.value
+                        )
+                        for c in relevant
                     )[:10],
                 )
             )

@@ -251,3 +251,16 @@ def test_untrusted_source_inside_the_domain_keeps_its_rank() -> None:
 
     assert incoming is not None
     assert incoming.source is Source.AUTOCONFIG_HTTP
+
+
+def test_guessed_smtp_without_auth_is_not_a_submission_server() -> None:
+    mx = setting(Protocol.SMTP, "mail.x.test", 25, Security.STARTTLS)
+    candidates = [candidate(mx, Source.GUESS, obs=observed(mx, mechanisms=()))]
+
+    _, _, outgoing = choose(candidates)
+    findings = judge("x.test", candidates, None, outgoing)
+
+    assert outgoing is None
+    (no_outgoing,) = [f for f in findings if f.detail == "no working outgoing setting found"]
+    assert no_outgoing.id == "discovery.no-settings"
+    assert "no AUTH after TLS" in no_outgoing.evidence[0]
