@@ -43,11 +43,19 @@ def classify(setting: ServerSetting, observation: Observation) -> Verification:
                 f"{failure.step}: silent server: {failure.message}",
                 observation,
             )
-        if failure.reason == "tls" and setting.security is Security.SSL:
+        if (
+            failure.reason == "tls"
+            and setting.security is Security.SSL
+            and _speaks_plaintext(failure.message)
+        ):
             return Verification(
                 VerificationStatus.NO_TLS,
                 f"no TLS handshake on port {setting.port} (implicit TLS): {failure.message}",
                 observation,
+            )
+        if failure.reason == "tls":
+            return Verification(
+                VerificationStatus.FAILED, f"TLS handshake failed: {failure.message}", observation
             )
         if failure.reason == "starttls-refused":
             return Verification(VerificationStatus.NO_TLS, failure.message, observation)
@@ -98,6 +106,22 @@ def _is_silence(message: str) -> bool:
     # so in its message ("no answer within ...").
     text = message.lower()
     return "no answer within" in text or "timed out" in text or "timeout" in text
+
+
+def _speaks_plaintext(message: str) -> bool:
+    # What OpenSSL says when the first bytes back are not a TLS record, i.e. the server greeted
+    # in clear text on a port the setting calls implicit TLS. Other handshake failures (a reset,
+    # a bad cipher) prove nothing about the port and stay "failed".
+    text = message.lower()
+    return any(
+        sign in text
+        for sign in (
+            "wrong version number",
+            "unknown protocol",
+            "record layer failure",
+            "packet length too long",
+        )
+    )
 
 
 def offers_valid_starttls(verification: Verification) -> bool:

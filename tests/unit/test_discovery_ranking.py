@@ -264,3 +264,16 @@ def test_guessed_smtp_without_auth_is_not_a_submission_server() -> None:
     (no_outgoing,) = [f for f in findings if f.detail == "no working outgoing setting found"]
     assert no_outgoing.id == "discovery.no-settings"
     assert "no AUTH after TLS" in no_outgoing.evidence[0]
+
+
+def test_reset_during_the_handshake_is_not_proof_of_a_plain_port() -> None:
+    s = setting(Protocol.IMAP, "imap.x.test", 993)
+    reset = ProbeFailure(
+        "tls", "TLS handshake failed: [Errno 104] Connection reset by peer", "connect"
+    )
+    plain = ProbeFailure(
+        "tls", "TLS handshake failed: [SSL: WRONG_VERSION_NUMBER] wrong version number", "connect"
+    )
+
+    assert classify(s, observed(s, failure=reset)).status is VerificationStatus.FAILED
+    assert classify(s, observed(s, failure=plain)).status is VerificationStatus.NO_TLS
