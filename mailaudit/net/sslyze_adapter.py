@@ -560,6 +560,7 @@ def _map_result(
 
 
 def _connectivity_error(trace: TracebackException | None) -> tuple[ScanErrorReason, str]:
+    """Our reason for one of sslyze's connection exceptions; CONNECTIVITY when not one."""
     if trace is None:
         return ScanErrorReason.CONNECTIVITY, "the server could not be reached"
     name = str(getattr(trace, "exc_type_str", None) or getattr(trace.exc_type, "__name__", ""))
@@ -596,8 +597,14 @@ def _attempt_error(part: ScanPart, attempt: ScanCommandAttempt[Any]) -> ScanErro
         ScanErrorReason.SCANNER_ERROR,
     )
     message = "failed"
-    if attempt.error_trace is not None:
-        message = "".join(attempt.error_trace.format_exception_only()).strip() or message
+    trace = attempt.error_trace
+    if trace is not None:
+        message = "".join(trace.format_exception_only()).strip() or message
+        # sslyze files a connection refused or timed out in the middle of a command under "bug";
+        # the exception's type says what happened.
+        by_type, _ = _connectivity_error(trace)
+        if by_type is not ScanErrorReason.CONNECTIVITY:
+            reason = by_type
     return ScanError(part, reason, message)
 
 
