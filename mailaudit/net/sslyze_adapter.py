@@ -725,13 +725,16 @@ def _deployment(
     received = list(deployment.received_certificate_chain)
     chain = tuple(describe_certificate(c.public_bytes(Encoding.DER)) for c in received)
     leaf = chain[0]
-    store_results = {
+    all_stores = {
         r.trust_store.name: (
             "" if r.was_validation_successful else (r.validation_error or "failed")
         )
         for r in deployment.path_validation_results
     }
-    sslyze_trusted = any(v == "" for v in store_results.values())
+    sslyze_trusted = any(v == "" for v in all_stores.values())
+    # The other stores sslyze ships (Apple, Android, Java, Windows) repeat Mozilla's verdict for
+    # mail servers; the report keeps Mozilla's and our CA file's.
+    store_results = {k: v for k, v in all_stores.items() if k in _STORES_REPORTED}
     anchored, anchor_error = anchors.chain_reaches_anchor(received)
     trusted = sslyze_trusted or anchored
     trust_error = None if trusted else anchor_error
@@ -739,7 +742,7 @@ def _deployment(
         # The signatures reach an anchor and neither the name nor the dates explain sslyze's
         # refusal: something else in the chain is wrong (constraints, key usage...).
         trusted = False
-        trust_error = "; ".join(sorted({e for e in store_results.values() if e})) or "rejected"
+        trust_error = "; ".join(sorted({e for e in all_stores.values() if e})) or "rejected"
     ocsp = deployment.ocsp_response
     ocsp_status: str | None = None
     if ocsp is not None:

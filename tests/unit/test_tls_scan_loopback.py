@@ -199,6 +199,8 @@ def test_the_scan_sees_the_server_as_it_is(scans: dict[str, TlsScan]) -> None:
     assert deployment.trusted
     assert deployment.name_matches == {"mail.loop.test": True, "imap.loop.test": True}
     assert deployment.store_results["Supplied CA file"] == ""
+    # Only Mozilla's verdict and our CA file's are kept (sslyze's other stores repeat Mozilla).
+    assert set(deployment.store_results) == {"Mozilla", "Supplied CA file"}
     assert scan.vulnerabilities.heartbleed is False
 
 
