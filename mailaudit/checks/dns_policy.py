@@ -722,7 +722,7 @@ def _check_dane(obs: PolicyObservation) -> _Verdict:
                 v.add(
                     "dane.tlsa-mismatch",
                     obs.domain,
-                    f"The certificate {facts.host} ({chain.address}) presents matches none of its {chain.match.usable_records} usable TLSA records.",
+                    f"The certificate that {facts.host} ({chain.address}) presents matches none of its {chain.match.usable_records} usable TLSA records.",
                     evidence=records + notes,
                 )
     return v
