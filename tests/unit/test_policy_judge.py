@@ -520,6 +520,27 @@ def test_wildcard_covers_one_label_only() -> None:
     assert "mtasts.mode-testing" in findings
 
 
+def test_mode_none_withdraws_the_policy() -> None:
+    findings, runs = judge(
+        good(mtasts=mtasts_facts("version: STSv1\nmode: none\nmax_age: 86400\n"))
+    )
+    assert findings["mtasts.mode-none"][0].severity is Severity.INFO
+    # Mode none: no MX is required to be covered, and a short max_age does not matter.
+    assert "mtasts.max-age-small" not in findings
+    assert runs["mtasts.mx-coverage"].status is CheckStatus.NOT_APPLICABLE
+
+
+def test_two_mtasts_records() -> None:
+    records = ("v=STSv1; id=1", "v=STSv1; id=2")
+    sts = replace(
+        mtasts_facts(), lookup=ok(f"_mta-sts.{D}", "TXT", *records), records=records, record=None
+    )
+    findings, runs = judge(good(mtasts=sts))
+    assert "mtasts.record-invalid" in findings
+    # Senders then assume there is no policy: its mode and coverage are not judged.
+    assert runs["mtasts.mode"].status is CheckStatus.NOT_APPLICABLE
+
+
 def test_small_max_age() -> None:
     policy = "version: STSv1\nmode: enforce\nmx: *.good.test\nmax_age: 3600\n"
     assert (
@@ -623,13 +644,20 @@ def test_ptr_timeout_is_not_tested() -> None:
     assert judge(good(reverse_dns=(slow,)))[1]["ptr"].status is CheckStatus.NOT_TESTED
 
 
-def test_every_finding_id_used_is_in_the_catalogue() -> None:
+def test_catalogue_and_checks_agree() -> None:
+    """Every id the checks emit has a catalogue entry with references, and every dns-area entry
+    is emitted somewhere (no dead prose)."""
+    import inspect
+    import re
+
+    from mailaudit.checks import dns_policy
     from mailaudit.checks.catalogue import CATALOGUE
 
-    ids = {
-        e
-        for e in CATALOGUE
-        if e.split(".")[0] in ("dns", "spf", "dmarc", "mtasts", "tlsrpt", "dnssec", "dane", "ptr")
-    }
-    for entry in ids:
+    areas = ("dns", "spf", "dmarc", "mtasts", "tlsrpt", "dnssec", "dane", "ptr")
+    source = inspect.getsource(dns_policy)
+    emitted = set(re.findall(r'v\.add\(\s*"([a-z0-9]+\.[a-z0-9-]+)"', source))
+    catalogued = {i for i in CATALOGUE if i.split(".")[0] in areas}
+    assert emitted == catalogued
+    for entry in catalogued:
         assert CATALOGUE[entry].references, entry
+        assert CATALOGUE[entry].remediation, entry
