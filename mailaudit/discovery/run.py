@@ -15,6 +15,7 @@ from enum import StrEnum
 
 from mailaudit.context import Context
 from mailaudit.discovery.autodiscover_fetch import autodiscover
+from mailaudit.discovery.dnsmemo import with_run_resolver
 from mailaudit.discovery.guess import guess
 from mailaudit.discovery.login import Credentials, check_login, login_refusal
 from mailaudit.discovery.model import (
@@ -43,6 +44,7 @@ from mailaudit.discovery.sources import (
     srv,
 )
 from mailaudit.discovery.verify import Verifier
+from mailaudit.net.resolver import Resolver
 
 
 class GuessMode(StrEnum):
@@ -81,6 +83,9 @@ async def discover(
     parsed = parse_query(query)
     started = ctx.monotonic()
     rules = DomainRules(ctx.public_suffixes)
+    if type(ctx.resolver) is Resolver:
+        # Leave a resolver the caller injected alone; memoise the standard one for this run.
+        ctx = with_run_resolver(ctx)
     home = rules.registrable(parsed.domain) or parsed.domain
     fetch_ctx = _fetch_context(ctx)
     verifier = Verifier(ctx)
