@@ -461,8 +461,10 @@ async def _chain_check(
         chain = await fetcher(host, address)
     except NetError as exc:
         return ChainCheck(address, error=exc.reason, message=str(exc))
-    except (OSError, TimeoutError) as exc:
-        return ChainCheck(address, error="error", message=str(exc) or type(exc).__name__)
+    except Exception as exc:
+        # The fetcher is supplied from outside (the TLS half); whatever it raises is recorded
+        # as "not tested" for this address rather than losing the whole observation.
+        return ChainCheck(address, error="error", message=f"{type(exc).__name__}: {exc}")
     return ChainCheck(address, tlsa_matches(records, chain))
 
 

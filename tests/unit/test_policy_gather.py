@@ -364,3 +364,15 @@ async def test_observation_round_trips_through_the_serialiser() -> None:
     findings, runs = judge_policy(obs)
     assert [from_data(Finding, to_data(f)) for f in findings] == findings
     assert [from_data(CheckRun, to_data(r)) for r in runs] == runs
+
+
+async def test_a_failing_chain_fetcher_never_escapes_gather_policy() -> None:
+    zone = dict(BASE)
+    zone[("_25._tcp.mail.good.test", "TLSA")] = ("3 1 1 " + "ab" * 32,)
+
+    async def broken(host: str, address: str) -> tuple[bytes, ...]:
+        raise ValueError("bug in the fetcher")
+
+    obs = await gather_policy(ctx_for(zone), "good.test", fetch_certificate_chain=broken)
+    assert obs.dane[0].chains[0].error == "error"
+    assert obs.dane[0].chains[0].message == "ValueError: bug in the fetcher"
