@@ -574,6 +574,9 @@ def _connectivity_error(trace: TracebackException | None) -> tuple[ScanErrorReas
         "ServerRejectedTlsHandshake": ScanErrorReason.HANDSHAKE_FAILED,
         "ServerTlsConfigurationNotSupported": ScanErrorReason.TLS_NOT_SUPPORTED,
     }.get(name.rsplit(".", 1)[-1], ScanErrorReason.CONNECTIVITY)
+    if reason is ScanErrorReason.STARTTLS_REFUSED and "timed out" in message:
+        # sslyze reports a greeting or EHLO that never came as a refused STARTTLS.
+        reason = ScanErrorReason.TIMEOUT
     return reason, message
 
 

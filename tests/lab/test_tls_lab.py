@@ -158,7 +158,6 @@ def test_dead_endpoints_are_not_tested_with_the_reason(lab_env: dict[str, str]) 
     assert tarpit.errors[0].reason in (
         ScanErrorReason.TIMEOUT,
         ScanErrorReason.DEADLINE,
-        ScanErrorReason.STARTTLS_REFUSED,
     )
     assert not refused.connected
     assert refused.errors[0].reason is ScanErrorReason.REFUSED

@@ -258,7 +258,6 @@ def test_a_silent_server_ends_as_a_timeout_within_the_deadline(silent_server: in
     assert s.errors[0].reason in (
         ScanErrorReason.TIMEOUT,
         ScanErrorReason.DEADLINE,
-        ScanErrorReason.STARTTLS_REFUSED,
     )
 
 
