@@ -9,7 +9,6 @@ recorded on the `Lookup` it hit; `gather_policy` does not raise for network trou
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import ipaddress
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -17,9 +16,7 @@ from dataclasses import dataclass, field
 from publicsuffixlist import PublicSuffixList
 
 from mailaudit.context import Context
-from mailaudit.net.clients import SmtpClient
-from mailaudit.net.connection import Connection
-from mailaudit.net.errors import BudgetExceeded, DnsError, NetError
+from mailaudit.net.errors import DnsError, NetError
 from mailaudit.net.http import fetch
 from mailaudit.policy._names import looks_like_ip_literal, normalise
 from mailaudit.policy.dane import TlsaRecord, parse_tlsa, tlsa_matches
@@ -56,18 +53,18 @@ from mailaudit.policy.spf import (
     spf_records_among,
 )
 from mailaudit.policy.tlsrpt import parse_tlsrpt, tlsrpt_records_among
-from mailaudit.protocols.smtp import parse_ehlo
 
 __all__ = [
     "CertificateChainFetcher",
     "PolicyObservation",
     "gather_policy",
     "lookup",
-    "smtp_chain_fetcher",
 ]
 
 # (MX host name, address) -> the DER certificate chain the server presents on port 25 after
-# STARTTLS, leaf first. Raises a NetError when it cannot get one. Supplied by the TLS half.
+# STARTTLS, leaf first; raises a NetError when it cannot get one. For example
+# `functools.partial(mailaudit.probes.certificate_chain.fetch_mx_chain, ctx)`, or a lookup in the
+# chains the TLS scan already holds (no second connection).
 CertificateChainFetcher = Callable[[str, str], Awaitable[tuple[bytes, ...]]]
 
 # Bounds of the SPF walk: nested include/redirect levels, and DNS questions in all. Both are well
@@ -501,57 +498,3 @@ def _same_address(address: str, records: tuple[str, ...]) -> bool:
         except ValueError:
             continue
     return False
-
-
-def smtp_chain_fetcher(ctx: Context) -> CertificateChainFetcher:
-    """A `CertificateChainFetcher` that connects to port 25, says EHLO, upgrades with STARTTLS
-    and returns the chain the server sent. The handshake does not verify: DANE replaces PKIX
-    validation (RFC 7672 §3.1), so a self-signed certificate is still something to match.
-
-    The TLS half of an audit already holds these chains; wiring it to its own results saves
-    this second connection."""
-
-    async def fetch_chain(host: str, address: str) -> tuple[bytes, ...]:
-        timeouts = ctx.settings.timeouts
-        async with ctx.global_slot(), ctx.endpoint_slot(address, 25):
-            try:
-                async with asyncio.timeout(timeouts.endpoint_budget_s):
-                    return await _starttls_chain(ctx, host, address)
-            except TimeoutError:
-                raise BudgetExceeded(
-                    f"{host} ({address}) port 25: no certificate within "
-                    f"{timeouts.endpoint_budget_s:g} s",
-                    reason="budget-exceeded",
-                ) from None
-
-    return fetch_chain
-
-
-async def _starttls_chain(ctx: Context, host: str, address: str) -> tuple[bytes, ...]:
-    timeouts = ctx.settings.timeouts
-    conn = await Connection.open(
-        address,
-        25,
-        connect_timeout_s=timeouts.connect_s,
-        max_bytes=ctx.settings.limits.max_bytes_per_connection,
-        server_name=host,
-        tls_timeout_s=timeouts.tls_handshake_s,
-    )
-    try:
-        client = SmtpClient(conn, timeouts)
-        greeting = await client.reply("greeting")
-        if not greeting.is_positive:
-            raise NetError(f"{host}: greeting {greeting.code}", reason="refused-by-server")
-        reply = await client.command("EHLO", ctx.settings.ehlo_name)
-        if not reply.is_positive or not parse_ehlo(reply).supports_starttls:
-            raise NetError(f"{host} ({address}): STARTTLS not offered", reason="no-starttls")
-        answer = await client.command("STARTTLS")
-        if answer.code != 220:
-            raise NetError(f"{host}: STARTTLS answered {answer.code}", reason="starttls-refused")
-        await client.start_tls(ctx.permissive_tls, host, verified=False)
-        chain = conn.peer_chain
-        with contextlib.suppress(NetError):  # the chain is what we came for
-            await client.command("QUIT")
-        return chain
-    finally:
-        await conn.close()

@@ -9,11 +9,10 @@ import pytest
 from mailaudit.checks.dns_policy import judge_policy
 from mailaudit.context import Context
 from mailaudit.model import CheckRun, CheckStatus, Finding, Severity
-from mailaudit.net.errors import NetError
 from mailaudit.policy.dmarc import DmarcPolicy
 from mailaudit.policy.mtasts import MtaStsMode
 from mailaudit.policy.observation import FetchStatus, PolicyObservation
-from mailaudit.probes.dns_policy import gather_policy, smtp_chain_fetcher
+from mailaudit.probes.dns_policy import gather_policy
 from mailaudit.serial import from_data, to_data
 from mailaudit.settings import Settings
 
@@ -122,21 +121,3 @@ async def test_unknown_domain_is_not_tested_never_passed(fast_lab_ctx: Context) 
     assert findings == {}
     assert not [c for c, r in runs.items() if r.status is CheckStatus.PASSED]
     assert runs["dns.mx"].status is CheckStatus.NOT_TESTED
-
-
-async def test_smtp_chain_fetcher_gets_the_mx_certificate(lab_ctx: Context) -> None:
-    from cryptography import x509
-
-    chain = await smtp_chain_fetcher(lab_ctx)("mail.good.test", "127.0.0.10")
-    leaf = x509.load_der_x509_certificate(chain[0])
-    names = leaf.extensions.get_extension_for_class(
-        x509.SubjectAlternativeName
-    ).value.get_values_for_type(x509.DNSName)
-    assert "mail.good.test" in names
-
-
-async def test_smtp_chain_fetcher_failure_is_a_net_error(fast_lab_ctx: Context) -> None:
-    # smtp.dead.test (127.0.0.61) refuses connections.
-    with pytest.raises(NetError) as caught:
-        await smtp_chain_fetcher(fast_lab_ctx)("smtp.dead.test", "127.0.0.61")
-    assert caught.value.reason == "refused"

@@ -7,13 +7,16 @@ records must not count. These tests fail, never skip, when the lab is down."""
 
 from __future__ import annotations
 
+import functools
+
 import pytest
 
 from mailaudit.checks.dns_policy import judge_policy
 from mailaudit.context import Context
 from mailaudit.model import CheckRun, CheckStatus, Finding, Severity
 from mailaudit.policy.observation import FetchStatus, PolicyObservation
-from mailaudit.probes.dns_policy import gather_policy, smtp_chain_fetcher
+from mailaudit.probes.certificate_chain import fetch_mx_chain
+from mailaudit.probes.dns_policy import gather_policy
 from mailaudit.settings import Settings
 
 pytestmark = pytest.mark.lab
@@ -30,7 +33,7 @@ def resolver_ctx(lab_env: dict[str, str]) -> Context:
 async def audit(
     ctx: Context, domain: str, *, with_chains: bool = False
 ) -> tuple[PolicyObservation, dict[str, list[Finding]], dict[str, CheckRun]]:
-    fetcher = smtp_chain_fetcher(ctx) if with_chains else None
+    fetcher = functools.partial(fetch_mx_chain, ctx) if with_chains else None
     obs = await gather_policy(ctx, domain, fetch_certificate_chain=fetcher)
     findings, runs = judge_policy(obs)
     by_id: dict[str, list[Finding]] = {}
