@@ -376,3 +376,15 @@ async def test_a_failing_chain_fetcher_never_escapes_gather_policy() -> None:
     obs = await gather_policy(ctx_for(zone), "good.test", fetch_certificate_chain=broken)
     assert obs.dane[0].chains[0].error == "error"
     assert obs.dane[0].chains[0].message == "ValueError: bug in the fetcher"
+
+
+async def test_reverse_dns_of_ipv6_addresses() -> None:
+    zone = dict(BASE)
+    zone[("mail.good.test", "AAAA")] = ("2001:db8::25",)
+    ptr_name = "5.2.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa"
+    zone[(ptr_name, "PTR")] = ("mail.good.test.",)
+    obs = await gather_policy(ctx_for(zone), "good.test")
+    assert obs.mx.hosts[0].addresses == ("127.0.0.10", "2001:db8::25")
+    by_address = {r.address: r for r in obs.reverse_dns}
+    assert by_address["2001:db8::25"].confirmed_names == ("mail.good.test",)
+    assert by_address["127.0.0.10"].confirmed_names == ("mail.good.test",)
