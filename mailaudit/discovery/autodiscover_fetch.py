@@ -70,7 +70,8 @@ async def autodiscover(
             setting = _template_username(setting, address)
         found.append(Found(setting, state.trust, answer.url, rank))
     log.note(answer.url, f"settings for {answer.address}")
-    return log.done(SourceStatus.FOUND, answer.url, found=tuple(found))
+    run = log.done(SourceStatus.FOUND, answer.url, found=tuple(found))
+    return replace(run, webmail=answer.response.webmail)
 
 
 def _template_username(setting: ServerSetting, address: str) -> ServerSetting:

@@ -121,7 +121,7 @@ async def discover(
         sources=tuple(run.outcome for run, _ in runs),
         findings=tuple(findings),
         provider_name=provider.display_name if provider else None,
-        webmail=provider.webmail if provider else None,
+        webmail=_webmail(runs),
         logins=logins,
         elapsed_ms=int((ctx.monotonic() - started) * 1000),
     )
@@ -266,6 +266,14 @@ async def _verified(
 def _with_detail(run: SourceRun, mx: MxProvider) -> SourceRun:
     outcome: SourceOutcome = replace(run.outcome, detail=f"{mx.detail}: {run.outcome.detail}")
     return replace(run, outcome=outcome)
+
+
+def _webmail(runs: list[Verified]) -> str | None:
+    for run, _ in sorted(runs, key=lambda item: item[0].outcome.source.priority):
+        webmail = run.provider.webmail if run.provider is not None else run.webmail
+        if webmail:
+            return webmail
+    return None
 
 
 def _provider(runs: list[Verified]) -> ProviderConfig | None:

@@ -51,6 +51,8 @@ class SourceRun:
     found: tuple[Found, ...] = ()
     findings: tuple[Finding, ...] = ()
     provider: ProviderConfig | None = None
+    # Webmail named by a source that has no ProviderConfig (Autodiscover's OWAUrl).
+    webmail: str | None = None
 
 
 @dataclass

@@ -109,7 +109,15 @@ async def test_autodiscover_order_and_no_credentials() -> None:
 async def test_autodiscover_settings_from_the_second_url() -> None:
     web = FakeWeb()
     web.add("POST", f"https://x.test{AD}", status=404)
-    web.add("POST", f"https://autodiscover.x.test{AD}", pox("x.test"))
+    web.add(
+        "POST",
+        f"https://autodiscover.x.test{AD}",
+        pox("x.test").replace(
+            b"</Account>",
+            b"<Protocol><Type>WEB</Type><External><OWAUrl>https://owa.x.test/owa/</OWAUrl>"
+            b"</External></Protocol></Account>",
+        ),
+    )
 
     run = await autodiscover(make_ctx(), QUERY, DomainRules(), http=web)
 
@@ -117,6 +125,7 @@ async def test_autodiscover_settings_from_the_second_url() -> None:
     assert [f.setting.host for f in run.found] == ["imap.x.test", "smtp.x.test"]
     assert all(f.trust is Trust.TRUSTED for f in run.found)
     assert run.findings == ()
+    assert run.webmail == "https://owa.x.test/owa/"
 
 
 async def test_plain_http_redirect_off_the_domain_is_untrusted_and_reported() -> None:
