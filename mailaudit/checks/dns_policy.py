@@ -719,6 +719,10 @@ def _check_dane(obs: PolicyObservation) -> _Verdict:
                 v.not_tested(f"{facts.host} ({chain.address}): {chain.error}")
             elif not chain.match.matched:
                 notes = [f"{c.record.text}: {c.note}" for c in chain.match.checks if c.note]
+                if chain.match.presented_record:
+                    notes.append(
+                        f"the server's key as a DANE-EE record: {chain.match.presented_record}"
+                    )
                 v.add(
                     "dane.tlsa-mismatch",
                     obs.domain,

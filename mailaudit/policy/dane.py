@@ -92,6 +92,9 @@ class DaneMatch:
     usable_records: int
     checks: tuple[TlsaCheck, ...] = ()
     note: str | None = None
+    # The DANE-EE record that would match what the server presents (`3 1 1 <SHA-256 of the
+    # leaf's public key>`), for the operator fixing a mismatch.
+    presented_record: str | None = None
 
 
 def tlsa_matches(
@@ -128,7 +131,9 @@ def tlsa_matches(
         checks.append(_check(record, certs, cert_chain_der))
     matched = any(c.matched for c in checks)
     note = None if usable else "no usable TLSA record"
-    return DaneMatch(matched, len(usable), tuple(checks), note)
+    spki = certs[0].public_key().public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
+    presented = f"3 1 1 {hashlib.sha256(spki).hexdigest()}"
+    return DaneMatch(matched, len(usable), tuple(checks), note, presented)
 
 
 def _check(record: TlsaRecord, certs: list[x509.Certificate], ders: tuple[bytes, ...]) -> TlsaCheck:

@@ -109,6 +109,9 @@ async def test_dane_matches_when_validated(resolver_ctx: Context) -> None:
     assert dane.validated
     assert dane.unvalidated_answers == ()
     assert [c.match.matched if c.match else None for c in dane.chains] == [True]
+    # The lab publishes 3 1 1 <SHA-256 of the MX key>: exactly what the server presents.
+    assert dane.chains[0].match is not None
+    assert dane.chains[0].match.presented_record == dane.records[0].text
     assert runs["dane"].status is CheckStatus.PASSED
     assert runs["dnssec"].status is CheckStatus.PASSED
     assert not [i for i in findings if i.startswith(("dane.", "dnssec."))]
@@ -120,6 +123,11 @@ async def test_danebad_mismatches_when_validated(resolver_ctx: Context) -> None:
     (dane,) = obs.dane
     assert dane.validated
     assert [c.match.matched if c.match else None for c in dane.chains] == [False]
+    presented = dane.chains[0].match.presented_record if dane.chains[0].match else None
+    assert presented is not None
+    assert presented != dane.records[0].text
+    # The evidence tells the operator which record would match.
+    assert any(presented in e for e in findings["dane.tlsa-mismatch"][0].evidence)
     assert serious(findings) == {"dane.tlsa-mismatch"}
     assert findings["dane.tlsa-mismatch"][0].severity is Severity.HIGH
     assert runs["dane"].status is CheckStatus.FAILED

@@ -90,6 +90,8 @@ def test_dane_ee_does_not_match_another_certificate(pki: dict[str, bytes]) -> No
     result = tlsa_matches([_record(3, 1, 1, pki["other_ca"])], (pki["leaf"], pki["ca"]))
     assert not result.matched
     assert result.usable_records == 1
+    # What to publish instead: the record of the key the server really presents.
+    assert result.presented_record == _record(3, 1, 1, pki["leaf"]).text
 
 
 def test_dane_ee_never_matches_an_issuer(pki: dict[str, bytes]) -> None:
