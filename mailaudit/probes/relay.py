@@ -16,7 +16,8 @@ at most `MAX_ERRORS_PER_CONNECTION` commands can be refused (MAIL counts, and wi
 refused MAIL makes each RCPT after it fail as well). Connections run one after another, each in
 the politeness slot of its (address, port); with PIPELINING a connection's whole batch goes out
 in one write, so a connection costs about five round trips and a 25-variant pass four
-connections.
+connections. The control and the plain foreign recipient share the first transaction, and a pass
+stops once relaying is proven (see `run_rcpt_test`), so an open relay costs one connection.
 """
 
 from __future__ import annotations
@@ -144,6 +145,11 @@ def plan_connections(
     for v in sorted(variants, key=lambda v: v.kind is not AttemptKind.CONTROL):
         groups.setdefault(v.mail_from, []).append(v)
     order = {v.mail_from: n for n, v in reversed(list(enumerate(variants)))}
+    # The control's sender goes first: its first transaction tells both whether the server
+    # relays (a plain foreign recipient) and whether it accepts everything (the control).
+    for v in variants:
+        if v.kind is AttemptKind.CONTROL:
+            order[v.mail_from] = -1
     chunks: list[Transaction] = []
     # A transaction may be split: at most max_errors - 1 recipients fit under one MAIL.
     per_tx = max(1, min(max_rcpts, max_errors - 1))
@@ -193,9 +199,16 @@ async def run_rcpt_test(
     *,
     starttls: bool,
     stop_when_auth_required: bool = True,
+    stop_when_proven: bool = True,
 ) -> RcptTest:
     """Try every planned pair, connection after connection. A 421 stops the test
-    (INCONCLUSIVE); a lost connection stops it (FAILED); attempts made so far are kept."""
+    (INCONCLUSIVE); a lost connection stops it (FAILED); attempts made so far are kept.
+
+    Once a relay recipient was accepted and the control answered, the rest of the plan is not
+    tried: the verdict cannot change, and on Postfix every further transaction with an accepted
+    recipient waits `in_flow_delay` (1 s) — each opens a queue file that RSET aborts, so no
+    flow-control token comes back. A server that relays nothing opens no queue file and gets
+    the whole plan at full speed."""
     started = time.monotonic()
     over_tls = starttls or obs.scheme.implicit_tls
     attempts: list[RcptAttempt] = []
@@ -216,6 +229,11 @@ async def run_rcpt_test(
             attempts += exc.made
             outcome, reason = exc.outcome, exc.reason
             evidence = exc.made[-1].evidence if exc.made else tail(transcript)
+            break
+        if stop_when_proven and index + 1 < len(plan) and _relaying_proven(attempts):
+            left = sum(len(tx.variants) for c in plan[index + 1 :] for tx in c)
+            note(transcript, f"relaying proven; {left} pairs not tried")
+            reason = f"relaying proven; the remaining {left} pairs were not tried"
             break
         if stop_when_auth_required and index == 0 and _all_need_auth(attempts):
             left = sum(len(tx.variants) for c in plan[1:] for tx in c)
@@ -244,6 +262,14 @@ class _Stopped(Exception):
         self.outcome = outcome
         self.reason = reason
         self.made = made
+
+
+def _relaying_proven(attempts: list[RcptAttempt]) -> bool:
+    accepted = any(a.kind is AttemptKind.RELAY and a.accepted for a in attempts)
+    control_answered = any(
+        a.kind is AttemptKind.CONTROL and a.rcpt_reply is not None for a in attempts
+    )
+    return accepted and control_answered
 
 
 def _all_need_auth(attempts: list[RcptAttempt]) -> bool:

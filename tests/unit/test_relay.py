@@ -102,10 +102,10 @@ def test_plan_respects_postfix_error_limits_and_covers_every_variant_once() -> N
     assert len(plan) <= 5
 
 
-def test_the_control_is_tried_in_an_early_connection() -> None:
-    plan = plan_connections(VARIANTS)
-    first_two = [v.kind for conn in plan[:2] for tx in conn for v in tx.variants]
-    assert AttemptKind.CONTROL in first_two
+def test_the_control_and_a_plain_foreign_recipient_share_the_first_transaction() -> None:
+    first = plan_connections(VARIANTS)[0][0]
+    assert first.variants[0].kind is AttemptKind.CONTROL
+    assert "nmap-04-ip-literal-sender" in [v.name for v in first.variants]
 
 
 def test_no_planned_command_is_data_and_every_transaction_is_reset() -> None:
@@ -227,8 +227,8 @@ async def test_runner_never_sends_data_and_finds_accepted_pairs(
     fake = FakeSmtp(_relay_everything, pipelining=pipelining)
     obs = await serve(fake)
     plan = plan_connections(VARIANTS)
-    # When the relay pairs are tried
-    result = await run_rcpt_test(_ctx(), obs, plan, starttls=False)
+    # When every relay pair is tried
+    result = await run_rcpt_test(_ctx(), obs, plan, starttls=False, stop_when_proven=False)
     # Then every pair was tried, accepted, and no DATA ever reached the server
     assert result.outcome is Outcome.DONE
     assert len(result.attempts) == len(VARIANTS)
@@ -335,3 +335,18 @@ async def test_the_whole_audit_never_sends_data_or_credentials(
     assert audit.relay_over_tls.outcome is Outcome.NOT_APPLICABLE
     assert audit.starttls_injection.outcome is Outcome.NOT_APPLICABLE
     assert audit.names.outcome is Outcome.FAILED
+
+
+async def test_a_proven_relay_stops_after_the_first_connection(
+    serve: Callable[[FakeSmtp], Awaitable[Observation]],
+) -> None:
+    # Given an open relay that refuses the invalid local recipient
+    fake = FakeSmtp(lambda line: "550 5.1.1 no such user" if "no-such-user" in line else "250 ok")
+    obs = await serve(fake)
+    # When the relay test runs
+    result = await run_rcpt_test(_ctx(), obs, plan_connections(VARIANTS), starttls=False)
+    # Then one connection proves it, with the control answered, and the rest is not tried
+    assert result.connections == 1 == fake.connections
+    assert any(a.accepted and a.kind is AttemptKind.RELAY for a in result.attempts)
+    assert any(a.kind is AttemptKind.CONTROL and not a.accepted for a in result.attempts)
+    assert "relaying proven" in (result.reason or "")
