@@ -226,5 +226,6 @@ class DiscoveryResult:
     findings: tuple[Finding, ...]
     provider_name: str | None = None
     webmail: str | None = None
+    alternative_outgoing: Recommendation | None = None
     logins: tuple[LoginCheck, ...] = ()
     elapsed_ms: int = 0

@@ -137,6 +137,18 @@ def choose(
     return incoming, alternative, outgoing
 
 
+def alternative_outgoing(
+    candidates: Sequence[Candidate], outgoing: Recommendation | None, *, home: str | None = None
+) -> Recommendation | None:
+    """The next usable SMTP setting on another port or host (e.g. 587 STARTTLS beside 465),
+    for networks that block one of them."""
+    if outgoing is None:
+        return None
+    taken = (outgoing.setting.host, outgoing.setting.port)
+    others = [c for c in candidates if (c.setting.host, c.setting.port) != taken]
+    return recommend(others, frozenset({Protocol.SMTP}), home=home)
+
+
 def judge(
     domain: str,
     candidates: Sequence[Candidate],

@@ -43,7 +43,12 @@ def render(result: DiscoveryResult, fmt: str) -> bytes:
 
 
 def recommendations(result: DiscoveryResult) -> tuple[Recommendation, ...]:
-    chosen = (result.incoming, result.alternative_incoming, result.outgoing)
+    chosen = (
+        result.incoming,
+        result.alternative_incoming,
+        result.outgoing,
+        result.alternative_outgoing,
+    )
     return tuple(r for r in chosen if r is not None)
 
 
@@ -59,9 +64,10 @@ def render_text(result: DiscoveryResult) -> str:
         ("Incoming", result.incoming),
         ("Incoming (alternative)", result.alternative_incoming),
         ("Outgoing", result.outgoing),
+        ("Outgoing (alternative)", result.alternative_outgoing),
     ):
         if rec is None:
-            if title != "Incoming (alternative)":
+            if "alternative" not in title:
                 lines.append(f"{title}: none found (see findings)")
             continue
         lines.extend(_recommendation(title, rec))

@@ -32,7 +32,13 @@ from mailaudit.discovery.model import (
     VerificationStatus,
 )
 from mailaudit.discovery.query import DomainRules, Query, parse_query
-from mailaudit.discovery.ranking import choose, is_foreign_untrusted, judge, usable_setting
+from mailaudit.discovery.ranking import (
+    alternative_outgoing,
+    choose,
+    is_foreign_untrusted,
+    judge,
+    usable_setting,
+)
 from mailaudit.discovery.sources import (
     MxProvider,
     SourceRun,
@@ -101,6 +107,7 @@ async def discover(
     runs = [*published, guessed]
     candidates = tuple(c for _, cands in runs for c in cands)
     incoming, alternative, outgoing = choose(candidates, home=home)
+    outgoing_alternative = alternative_outgoing(candidates, outgoing, home=home)
     findings = [f for run, _ in runs for f in run.findings]
     findings.extend(judge(parsed.domain, candidates, incoming, outgoing))
     provider = _provider(runs)
@@ -122,6 +129,7 @@ async def discover(
         findings=tuple(findings),
         provider_name=provider.display_name if provider else None,
         webmail=_webmail(runs),
+        alternative_outgoing=outgoing_alternative,
         logins=logins,
         elapsed_ms=int((ctx.monotonic() - started) * 1000),
     )

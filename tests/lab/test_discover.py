@@ -125,6 +125,12 @@ async def test_guess_test_found_by_guessing(lab_ctx: Context) -> None:
     assert result.outgoing is not None
     assert result.outgoing.source is Source.GUESS
     assert result.outgoing.setting.host == "smtp.guess.test"
+    # 587 STARTTLS as the alternative (fixtures/lab/README.md).
+    assert result.alternative_outgoing is not None
+    assert (result.alternative_outgoing.setting.host, result.alternative_outgoing.setting.port) == (
+        "smtp.guess.test",
+        587,
+    )
     assert "discovery.guessed-only" in _ids(result)
     # guess.test has no imap host: IMAP guesses at mail. and the bare name found nothing.
     assert not [c for c in result.candidates if c.setting.protocol is Protocol.IMAP]

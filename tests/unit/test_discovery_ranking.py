@@ -13,7 +13,7 @@ from mailaudit.discovery.model import (
     UsernameForm,
     VerificationStatus,
 )
-from mailaudit.discovery.ranking import auth_from_mechanisms, choose, judge
+from mailaudit.discovery.ranking import alternative_outgoing, auth_from_mechanisms, choose, judge
 from mailaudit.discovery.verify import classify
 from mailaudit.model import Severity
 from mailaudit.net.tls import TlsSession
@@ -277,3 +277,17 @@ def test_reset_during_the_handshake_is_not_proof_of_a_plain_port() -> None:
 
     assert classify(s, observed(s, failure=reset)).status is VerificationStatus.FAILED
     assert classify(s, observed(s, failure=plain)).status is VerificationStatus.NO_TLS
+
+
+def test_alternative_outgoing_is_another_port() -> None:
+    ssl = setting(Protocol.SMTP, "smtp.x.test", 465)
+    starttls = setting(Protocol.SMTP, "smtp.x.test", 587, Security.STARTTLS)
+    candidates = [candidate(ssl, Source.GUESS, rank=0), candidate(starttls, Source.GUESS, rank=1)]
+
+    _, _, outgoing = choose(candidates)
+    alternative = alternative_outgoing(candidates, outgoing)
+
+    assert outgoing is not None
+    assert outgoing.setting.port == 465
+    assert alternative is not None
+    assert alternative.setting.port == 587
