@@ -427,7 +427,9 @@ async def _gather_dane(
     tlsa = await lookup(ctx, f"_25._tcp.{host.host}", "TLSA")
     records = tuple(parse_tlsa(r) for r in tlsa.records)
     # RFC 7672 §2.2: DANE applies only when the MX answer, the MX host's address answers and the
-    # TLSA answer are all DNSSEC-validated (the AD bit of a validating resolver).
+    # TLSA answer are all DNSSEC-validated. We do not validate signatures ourselves: we trust the
+    # AD bit of the configured resolver, which is only as good as the path to it (RFC 6840 §5.7:
+    # a local or otherwise trusted validating resolver).
     answers = [
         mx_lookup,
         *(lk for lk in host.address_lookups if lk.status is LookupStatus.OK),
