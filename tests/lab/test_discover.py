@@ -25,6 +25,7 @@ from mailaudit.discovery import (
     VerificationStatus,
     discover,
 )
+from mailaudit.serial import from_data, to_data
 
 ISPDB = Path(__file__).resolve().parents[2].parent / "shared" / "ispdb"
 
@@ -339,3 +340,9 @@ async def test_autoconfig_pointing_at_a_port_without_tls(lab_ctx: Context) -> No
     if result.incoming is not None:
         assert result.incoming.source is not Source.AUTOCONFIG_HTTPS
         assert result.incoming.setting.security is not Security.PLAIN
+
+
+async def test_real_result_round_trips_through_the_serialiser(lab_ctx: Context) -> None:
+    result = await run(lab_ctx, "alice@conflict.test")
+
+    assert from_data(DiscoveryResult, to_data(result)) == result
