@@ -204,8 +204,11 @@ def _spend(state: _State, source: str, target: str) -> bool:
         state.log.note(source, f"too many redirects: not following {target}")
         return False
     state.redirects_left -= 1
-    host = target.removeprefix("mailto:").rpartition("@")[2] if "mailto:" in target else None
-    host = host or host_of(target)
+    # `target` is a URL, or "mailto:<address>" for a redirectAddr.
+    if target.startswith("mailto:"):
+        host = target.rpartition("@")[2]
+    else:
+        host = host_of(target)
     if not state.rules.same_registrable(host, state.query.domain):
         _report_foreign(state, source, target)
     return True
