@@ -124,7 +124,7 @@ async def run_audit(
         found, runs = judge_endpoint(group.observation, group.protocol_audit)
         group.findings += found
         group.checks += runs
-    _judge_hosts(live)
+    _judge_hosts(live, list(groups.values()))
     if options.tls:
         await _tls(ctx, live, states, say)
     await policy_task
@@ -257,15 +257,22 @@ async def _audit_group(
     say(f"audited {obs.url} at {group.address}")
 
 
-def _judge_hosts(groups: list[Group]) -> None:
-    """Implicit TLS missing / plaintext only: judged per address, over all its ports."""
+def _judge_hosts(live: list[Group], probed: list[Group]) -> None:
+    """Implicit TLS missing / plaintext only: judged per address over every port probed there,
+    the guessed ports that refused included (that refusal is the evidence that 465, 993 or 995
+    is not offered); the findings go to the live endpoints."""
     by_address: dict[str, list[Group]] = {}
-    for group in groups:
+    for group in probed:
         by_address.setdefault(group.address, []).append(group)
+    live_ids = {g.id for g in live}
     for same_address in by_address.values():
         observations = [g.observation for g in same_address if g.observation is not None]
         findings, runs = judge_host(observations)
-        by_url = {g.observation.url: g for g in same_address if g.observation is not None}
+        by_url = {
+            g.observation.url: g
+            for g in same_address
+            if g.observation is not None and g.id in live_ids
+        }
         for f in findings:
             if f.subject in by_url:
                 by_url[f.subject].findings.append(f)

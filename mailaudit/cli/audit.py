@@ -15,6 +15,7 @@ from mailaudit.audit.targets import Role
 from mailaudit.cli.options import EXIT_USAGE, network_options, settings_from
 from mailaudit.context import Context
 from mailaudit.model import Severity
+from mailaudit.probes.audit_model import HOSTNAME
 from mailaudit.probes.model import Endpoint
 from mailaudit.report.exit_codes import exit_code
 from mailaudit.report.formats import FORMATS, render
@@ -127,6 +128,10 @@ def audit(
     """
     if not domains and not endpoints:
         raise click.UsageError("give at least one DOMAIN or --endpoint URL")
+    if not HOSTNAME.match(relay_test_domain.rstrip(".")) or "." not in relay_test_domain:
+        raise click.BadParameter(
+            f"{relay_test_domain!r} is not a domain name", param_hint="--relay-test-domain"
+        )
     try:
         extra = tuple(Endpoint.parse(u) for u in endpoints)
     except ValueError as exc:

@@ -6,14 +6,28 @@ rejects may still be the one its TLSA records pin.
 
 from __future__ import annotations
 
+import asyncio
+
 from mailaudit.context import Context
 from mailaudit.net.clients import SmtpClient
 from mailaudit.net.connection import Connection
-from mailaudit.net.errors import NetError, TlsError
+from mailaudit.net.errors import BudgetExceeded, NetError, TlsError
+from mailaudit.protocols.smtp import parse_ehlo
 
 
 async def fetch_mx_chain(ctx: Context, host: str, address: str) -> tuple[bytes, ...]:
     """Leaf-first DER chain from `address:25` after STARTTLS, SNI `host`. Raises NetError."""
+    timeouts = ctx.settings.timeouts
+    try:
+        async with asyncio.timeout(timeouts.endpoint_budget_s):
+            return await _fetch(ctx, host, address)
+    except TimeoutError:
+        raise BudgetExceeded(
+            f"{host} ({address}): no certificate within {timeouts.endpoint_budget_s:g} s"
+        ) from None
+
+
+async def _fetch(ctx: Context, host: str, address: str) -> tuple[bytes, ...]:
     timeouts = ctx.settings.timeouts
     async with ctx.endpoint_slot(address, 25):
         conn = await Connection.open(
@@ -27,7 +41,9 @@ async def fetch_mx_chain(ctx: Context, host: str, address: str) -> tuple[bytes, 
             greeting = await client.reply("greeting")
             if not greeting.is_positive:
                 raise NetError(f"{host}: greeting {greeting.code}", reason="refused-by-server")
-            await client.command("EHLO", ctx.settings.ehlo_name)
+            ehlo = parse_ehlo(await client.command("EHLO", ctx.settings.ehlo_name))
+            if not ehlo.supports_starttls:
+                raise TlsError(f"{host}: STARTTLS is not offered", reason="starttls-missing")
             answer = await client.command("STARTTLS")
             if answer.code != 220:
                 raise TlsError(
