@@ -39,6 +39,13 @@ _SCHEME_BY_PROTOCOL = {
 }
 
 
+_SERVICE_LABELS = {"smtp": ("smtp",), "imap": ("imap",), "pop3": ("pop3", "pop")}
+
+
+def _names_service(endpoint: Endpoint) -> bool:
+    return endpoint.host.split(".", 1)[0] in _SERVICE_LABELS[endpoint.scheme.family]
+
+
 @dataclass(frozen=True)
 class AuditOptions:
     only: frozenset[Role] = frozenset()  # empty: everything
@@ -73,8 +80,12 @@ class Group:
 
     @property
     def lead(self) -> Target:
-        # Probe under the most authoritative name: what the user named, then MX, then discovery.
-        return min(self.targets, key=lambda t: (t.role.priority, t.endpoint.host))
+        # Probe under the most authoritative name: what the user named, then MX, then discovery,
+        # then the guess that names the service (pop3.example for POP3 rather than mail.example).
+        return min(
+            self.targets,
+            key=lambda t: (t.role.priority, not _names_service(t.endpoint), t.endpoint.host),
+        )
 
     @property
     def only_guessed(self) -> bool:
