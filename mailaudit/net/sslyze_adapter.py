@@ -46,6 +46,7 @@ from mailaudit.probes.model import Scheme
 
 if TYPE_CHECKING:
     from traceback import TracebackException
+    from uuid import UUID
 
     from sslyze.plugins.certificate_info._cert_chain_analyzer import (
         CertificateDeploymentAnalysisResult,
@@ -372,31 +373,40 @@ def _scan(
         )
         ca_path = None
     anchors = _load_anchors(ca_path)
-    request_objects = [
-        _request(t, ca_path, ehlo_name, network_timeout_s, network_max_retries) for t in targets
-    ]
-    by_uuid = {r.uuid: t for r, t in zip(request_objects, targets, strict=True)}
+    scans: dict[tuple[str, int], TlsScan] = {}
+    request_objects: list[ServerScanRequest] = []
+    by_uuid: dict[UUID, TlsTarget] = {}
+    for target in targets:
+        try:
+            request = _request(target, ca_path, ehlo_name, network_timeout_s, network_max_retries)
+        except Exception as exc:  # e.g. a host name IDNA cannot encode: this target only
+            error = ScanError(ScanPart.SCAN, ScanErrorReason.CONFIGURATION, _one_line(exc))
+            scans[target.key] = TlsScan(target, connected=False, errors=(error,))
+            continue
+        request_objects.append(request)
+        by_uuid[request.uuid] = target
+    if not request_objects:
+        return [scans[t.key] for t in targets]
     scanner = Scanner(
         per_server_concurrent_connections_limit=max(1, connections_per_server),
-        concurrent_server_scans_limit=max(1, min(max_concurrent_servers, len(targets))),
+        concurrent_server_scans_limit=max(1, min(max_concurrent_servers, len(request_objects))),
     )
     scanner.queue_scans(request_objects)
 
-    scans: dict[tuple[str, int], TlsScan] = {}
     failure: list[Exception] = []
     for result in _results_until(scanner.get_results(), started, deadline_s, failure):
-        target = by_uuid.get(result.uuid)
-        if target is None:
+        scanned = by_uuid.get(result.uuid)
+        if scanned is None:
             continue
         elapsed = int((time.monotonic() - started) * 1000)
         try:
-            scan = _map_result(target, result, anchors, elapsed)
+            scan = _map_result(scanned, result, anchors, elapsed)
         except Exception as exc:  # one odd result must not cost the others
             error = ScanError(ScanPart.SCAN, ScanErrorReason.SCANNER_ERROR, _one_line(exc))
-            scan = TlsScan(target, connected=False, errors=(error,), elapsed_ms=elapsed)
+            scan = TlsScan(scanned, connected=False, errors=(error,), elapsed_ms=elapsed)
         if config_errors:
             scan = replace(scan, errors=(*scan.errors, *config_errors))
-        scans[target.key] = scan
+        scans[scanned.key] = scan
 
     out: list[TlsScan] = []
     for target in targets:
@@ -440,7 +450,7 @@ def _request(
     }
     opportunistic = None if target.scheme.implicit_tls else starttls[target.scheme.family]
     config = ServerNetworkConfiguration(
-        tls_server_name_indication=target.host,
+        tls_server_name_indication=target.host.lower().rstrip("."),
         tls_opportunistic_encryption=opportunistic,
         smtp_ehlo_hostname=ehlo_name
         if opportunistic is ProtocolWithOpportunisticTlsEnum.SMTP
@@ -453,7 +463,9 @@ def _request(
         certificate_info=CertificateInfoExtraArgument(custom_ca_file=ca_path) if ca_path else None
     )
     return ServerScanRequest(
-        server_location=ServerNetworkLocation(target.host, target.port, ip_address=target.address),
+        server_location=ServerNetworkLocation(
+            target.host.lower().rstrip("."), target.port, ip_address=target.address
+        ),
         network_configuration=config,
         scan_commands=_scan_commands(),
         scan_commands_extra_arguments=extra,

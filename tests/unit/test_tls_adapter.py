@@ -290,3 +290,16 @@ def test_deprecated_versions() -> None:
         TlsVersion.TLS_1_0,
         TlsVersion.TLS_1_1,
     ]
+
+
+def test_a_host_name_sslyze_cannot_encode_fails_alone() -> None:
+    # Given one target whose name IDNA refuses (an empty label) next to a closed port
+    bad = TlsTarget("bad..example.test", "127.0.0.1", _free_port(), Scheme.IMAPS)
+    other = TlsTarget("mail.example.test", "127.0.0.1", _free_port(), Scheme.IMAPS)
+    # When scanned together
+    first, second = scan_endpoints(
+        [bad, other], network_timeout_s=1, network_max_retries=1, deadline_s=20
+    )
+    # Then the bad one is a configuration error and the other was still scanned
+    assert first.errors[0].reason is ScanErrorReason.CONFIGURATION
+    assert second.errors[0].reason is ScanErrorReason.REFUSED
