@@ -158,8 +158,14 @@ async def _collect_targets(
             state.errors += errors
         if Role.CLIENT in wants or Role.GUESS in wants:
             if options.discovery:
+                # The audit's own budget, not discovery's quick one: discovery's observations are
+                # reused as the audit's, and a busy server must not look broken.
                 state.discovery = await discover(
-                    ctx, state.domain, ispdb_dir=options.ispdb_dir, guess_mode=GuessMode.NEVER
+                    ctx,
+                    state.domain,
+                    ispdb_dir=options.ispdb_dir,
+                    guess_mode=GuessMode.NEVER,
+                    published_budget_s=ctx.settings.timeouts.endpoint_budget_s,
                 )
                 say(f"discovered {state.domain}")
                 for candidate in state.discovery.candidates:

@@ -36,24 +36,21 @@ def classify(setting: ServerSetting, observation: Observation) -> Verification:
             VerificationStatus.FAILED, f"server refused: {failure.message}", observation
         )
     if failure is not None:
-        if failure.reason == "tls" and _is_silence(failure.message):
+        tls_failure = failure.reason.startswith("tls")
+        if failure.reason == "tls-timeout" or (tls_failure and _is_silence(failure.message)):
             # Accepted TCP, then said nothing: a silent (tarpit) server, not a missing TLS.
             return Verification(
                 VerificationStatus.FAILED,
                 f"{failure.step}: silent server: {failure.message}",
                 observation,
             )
-        if (
-            failure.reason == "tls"
-            and setting.security is Security.SSL
-            and _speaks_plaintext(failure.message)
-        ):
+        if tls_failure and setting.security is Security.SSL and _speaks_plaintext(failure.message):
             return Verification(
                 VerificationStatus.NO_TLS,
                 f"no TLS handshake on port {setting.port} (implicit TLS): {failure.message}",
                 observation,
             )
-        if failure.reason == "tls":
+        if tls_failure:
             return Verification(
                 VerificationStatus.FAILED, f"TLS handshake failed: {failure.message}", observation
             )

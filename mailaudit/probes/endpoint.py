@@ -169,7 +169,9 @@ async def _dialogue(
             raise _CertificateRejected(
                 str(exc).removeprefix("certificate verification failed: ")
             ) from exc
-        raise _DialogueFailed(ProbeFailure("tls", str(exc), facts.step)) from exc
+        # "tls-timeout", "tls-handshake-failed", "tls-buffered-data"...: the kind of TLS failure
+        # matters to the reader (a silent server is not a server without TLS).
+        raise _DialogueFailed(ProbeFailure(f"tls-{exc.reason}", str(exc), facts.step)) from exc
     except _Refused as exc:
         raise _DialogueFailed(ProbeFailure("refused-by-server", str(exc), facts.step)) from exc
     except NetError as exc:

@@ -165,7 +165,7 @@ def test_plain_setting_upgraded_when_the_server_offers_valid_starttls() -> None:
 
 def test_ssl_on_a_port_without_tls_is_a_conflict() -> None:
     wrong = setting(Protocol.IMAP, "imap.x.test", 143, Security.SSL)
-    failure = ProbeFailure("tls", "wrong version number", "connect")
+    failure = ProbeFailure("tls-handshake-failed", "wrong version number", "connect")
     candidates = [candidate(wrong, Source.AUTOCONFIG_HTTPS, obs=observed(wrong, failure=failure))]
 
     assert candidates[0].verification.status is VerificationStatus.NO_TLS
@@ -269,10 +269,14 @@ def test_guessed_smtp_without_auth_is_not_a_submission_server() -> None:
 def test_reset_during_the_handshake_is_not_proof_of_a_plain_port() -> None:
     s = setting(Protocol.IMAP, "imap.x.test", 993)
     reset = ProbeFailure(
-        "tls", "TLS handshake failed: [Errno 104] Connection reset by peer", "connect"
+        "tls-handshake-failed",
+        "TLS handshake failed: [Errno 104] Connection reset by peer",
+        "connect",
     )
     plain = ProbeFailure(
-        "tls", "TLS handshake failed: [SSL: WRONG_VERSION_NUMBER] wrong version number", "connect"
+        "tls-handshake-failed",
+        "TLS handshake failed: [SSL: WRONG_VERSION_NUMBER] wrong version number",
+        "connect",
     )
 
     assert classify(s, observed(s, failure=reset)).status is VerificationStatus.FAILED

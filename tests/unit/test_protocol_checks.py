@@ -412,7 +412,9 @@ def test_starttls_advertised_but_failing_is_a_finding_not_an_unreachable_endpoin
     obs = observation(
         scheme,
         status=ProbeStatus.FAILED,
-        failure=ProbeFailure("tls", "TLS handshake failed: no shared cipher", "tls-handshake"),
+        failure=ProbeFailure(
+            "tls-handshake-failed", "TLS handshake failed: no shared cipher", "tls-handshake"
+        ),
         tls=None,
         starttls_offered_after_tls=None,
     )
