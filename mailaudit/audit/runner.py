@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from mailaudit import __version__
 from mailaudit.audit.targets import Role, Target, guess_targets, mx_targets
+from mailaudit.checks.audit_discovery import judge_discovery_in_audit
 from mailaudit.checks.dns_policy import judge_policy
 from mailaudit.checks.protocol import judge_endpoint, judge_host
 from mailaudit.checks.tls import judge_consistency, judge_tls
@@ -351,6 +352,18 @@ async def _policies(
     await asyncio.gather(*(one(s) for s in states.values()))
 
 
+def _discovery_findings(state: _DomainState, endpoints: list[EndpointReport]) -> list[Finding]:
+    if state.discovery is None:
+        return []
+    clients = any(
+        state.domain in e.domains
+        and e.observation.scheme is not Scheme.SMTP
+        and e.observation.completed
+        for e in endpoints
+    )
+    return judge_discovery_in_audit(state.discovery.findings, client_endpoints_found=clients)
+
+
 def _report(
     ctx: Context,
     states: dict[str, _DomainState],
@@ -384,7 +397,7 @@ def _report(
             domain=s.domain,
             endpoint_ids=tuple(sorted(e.id for e in endpoint_reports if s.domain in e.domains)),
             not_offered=tuple(sorted(s.not_offered)),
-            findings=tuple([*s.findings, *(s.discovery.findings if s.discovery else ())]),
+            findings=tuple([*s.findings, *_discovery_findings(s, endpoint_reports)]),
             checks=tuple(s.checks),
             errors=tuple(s.errors),
             discovery=s.discovery,

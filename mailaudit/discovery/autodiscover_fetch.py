@@ -205,10 +205,7 @@ def _spend(state: _State, source: str, target: str) -> bool:
         return False
     state.redirects_left -= 1
     # `target` is a URL, or "mailto:<address>" for a redirectAddr.
-    if target.startswith("mailto:"):
-        host = target.rpartition("@")[2]
-    else:
-        host = host_of(target)
+    host = target.rpartition("@")[2] if target.startswith("mailto:") else host_of(target)
     if not state.rules.same_registrable(host, state.query.domain):
         _report_foreign(state, source, target)
     return True
