@@ -27,6 +27,7 @@ from mailaudit.net.sslyze_adapter import (
     CIPHER_PARTS,
     CertificateDeployment,
     CipherSuite,
+    ScanErrorReason,
     ScanPart,
     TlsScan,
     TlsVersion,
@@ -541,8 +542,15 @@ def _scan_failed(scan: TlsScan) -> Finding | None:
         error = scan.errors[0]
         detail = f"Not tested: {error.reason.value} ({error.message})."
     else:
-        parts = ", ".join(e.part.value for e in scan.errors)
-        detail = f"Partly tested: {parts} could not be scanned."
+        untested = [
+            e.part.value for e in scan.errors if e.reason is not ScanErrorReason.CONFIGURATION
+        ]
+        setup = [e.message for e in scan.errors if e.reason is ScanErrorReason.CONFIGURATION]
+        details = []
+        if untested:
+            details.append(f"Partly tested: {', '.join(untested)} could not be scanned.")
+        details.extend(f"{m}." for m in setup)
+        detail = " ".join(details)
     return finding(
         "tls.scan-failed",
         target.url,

@@ -623,4 +623,5 @@ def test_an_unreadable_ca_file_is_reported_but_does_not_stop_the_certificate_che
     )
     findings, runs = judge_tls(s, now=NOW)
     assert ids(findings) == ["tls.cert-untrusted", "tls.scan-failed"]
+    assert only(findings, "tls.scan-failed").detail == "CA file x cannot be read."
     assert next(r for r in runs if r.check == "tls.certificate").status is CheckStatus.FAILED
