@@ -131,14 +131,17 @@ async def run_audit(
     live = _drop_absent_guesses(groups, states)
     if options.protocol_audit:
         await asyncio.gather(*(_audit_group(ctx, g, options, say) for g in live))
+    # After the audits, not beside them: sslyze opens its own connections, and running both at
+    # once would exceed the per-endpoint politeness limit (measured: no faster either, the scan
+    # is the long pole).
+    host_findings = await _tls(ctx, live, say) if options.tls else []
     for group in live:
         assert group.observation is not None
         found, runs = judge_endpoint(group.observation, group.protocol_audit)
-        group.findings += found
-        group.checks += runs
+        group.findings[:0] = found  # protocol findings first, TLS findings after
+        group.checks[:0] = runs
     _judge_hosts(live, list(groups.values()))
-    if options.tls:
-        await _tls(ctx, live, states, say)
+    _attach_host_findings(host_findings, live, states)
     await policy_task
 
     return _report(ctx, states, live, options, started_at.isoformat(), started)
@@ -299,9 +302,9 @@ def _judge_hosts(live: list[Group], probed: list[Group]) -> None:
                 by_url[r.subject].checks.append(r)
 
 
-async def _tls(
-    ctx: Context, groups: list[Group], states: dict[str, _DomainState], say: Callable[[str], None]
-) -> None:
+async def _tls(ctx: Context, groups: list[Group], say: Callable[[str], None]) -> list[Finding]:
+    """Scan every group where TLS worked in one sslyze run, judge each scan into its group,
+    and return the host-level consistency findings."""
     scanned = [
         g
         for g in groups
@@ -323,11 +326,18 @@ async def _tls(
         found, runs = judge_tls(scan, now=now)
         group.findings += found
         group.checks += runs
-    for f in judge_consistency(scans):
+    return judge_consistency(scans)
+
+
+def _attach_host_findings(
+    findings: list[Finding], groups: list[Group], states: dict[str, _DomainState]
+) -> None:
+    """A finding about a host name goes to every audited domain that reaches that host."""
+    for f in findings:
         for state in states.values():
             if any(
                 f.subject in g.names and state.domain in {t.domain for t in g.targets}
-                for g in scanned
+                for g in groups
             ):
                 state.findings.append(f)
 
