@@ -21,12 +21,12 @@ from mailaudit.context import Context
 from mailaudit.discovery import DiscoveryResult, GuessMode, discover
 from mailaudit.model import CheckRun, Finding
 from mailaudit.net.errors import DnsError
-from mailaudit.net.sslyze_adapter import TlsScan, TlsTarget
 from mailaudit.probes.certificate_chain import fetch_mx_chain
 from mailaudit.probes.dns_policy import PolicyObservation, gather_policy
 from mailaudit.probes.endpoint import probe
 from mailaudit.probes.model import Endpoint, Observation, ProbeStatus, Scheme
 from mailaudit.probes.protocol_audit import DEFAULT_RELAY_TEST_DOMAIN, ProtocolAudit, audit_endpoint
+from mailaudit.probes.tls_model import TlsScan, TlsTarget
 from mailaudit.probes.tls_scan import scan_tls
 from mailaudit.report.model import SCHEMA_VERSION, DomainReport, EndpointReport, Report, RunInfo
 

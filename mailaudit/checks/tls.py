@@ -23,7 +23,9 @@ from datetime import datetime
 
 from mailaudit.checks.catalogue import finding
 from mailaudit.model import CheckRun, CheckStatus, Finding, Severity
-from mailaudit.net.sslyze_adapter import (
+from mailaudit.net.tls import days_left
+from mailaudit.probes.model import Scheme
+from mailaudit.probes.tls_model import (
     CIPHER_PARTS,
     CertificateDeployment,
     CipherSuite,
@@ -32,8 +34,6 @@ from mailaudit.net.sslyze_adapter import (
     TlsScan,
     TlsVersion,
 )
-from mailaudit.net.tls import days_left
-from mailaudit.probes.model import Scheme
 
 __all__ = [
     "EXPIRY_WARNING_DAYS",

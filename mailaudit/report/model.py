@@ -8,10 +8,10 @@ from dataclasses import dataclass, field
 
 from mailaudit.discovery.model import DiscoveryResult
 from mailaudit.model import CheckRun, Finding, Severity
-from mailaudit.net.sslyze_adapter import TlsScan
 from mailaudit.probes.audit_model import ProtocolAudit
 from mailaudit.probes.dns_policy import PolicyObservation
 from mailaudit.probes.model import Observation
+from mailaudit.probes.tls_model import TlsScan
 
 SCHEMA_VERSION = "1.0"
 

@@ -13,7 +13,8 @@ from mailaudit.discovery.model import (
     Source,
     Trust,
 )
-from mailaudit.net.sslyze_adapter import (
+from mailaudit.probes.model import Scheme
+from mailaudit.probes.tls_model import (
     CipherSuite,
     ProtocolScan,
     ScanError,
@@ -23,7 +24,6 @@ from mailaudit.net.sslyze_adapter import (
     TlsTarget,
     TlsVersion,
 )
-from mailaudit.probes.model import Scheme
 from mailaudit.report.html import code_spans, render_html, template_dir
 from mailaudit.report.summary import reference_link
 from tests.unit.report_samples import HOSTILE, clean_report, hostile_report, relay_report

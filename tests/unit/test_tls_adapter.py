@@ -23,15 +23,15 @@ from mailaudit.checks.tls import (
     MOZILLA_INTERMEDIATE_VERSIONS,
 )
 from mailaudit.net import sslyze_adapter
-from mailaudit.net.sslyze_adapter import (
+from mailaudit.net.sslyze_adapter import scan_endpoints
+from mailaudit.probes.model import Scheme
+from mailaudit.probes.tls_model import (
     ScanErrorReason,
     ScanPart,
     TlsTarget,
     TlsVersion,
     name_matches,
-    scan_endpoints,
 )
-from mailaudit.probes.model import Scheme
 
 # ---------------------------------------------------------------------------- name matching
 

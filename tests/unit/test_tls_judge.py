@@ -11,7 +11,9 @@ import pytest
 from mailaudit.checks.catalogue import CATALOGUE
 from mailaudit.checks.tls import forward_secret, judge_consistency, judge_tls, weaknesses
 from mailaudit.model import CheckStatus, Finding, Severity
-from mailaudit.net.sslyze_adapter import (
+from mailaudit.net.tls import CertificateInfo
+from mailaudit.probes.model import Scheme
+from mailaudit.probes.tls_model import (
     CertificateDeployment,
     CipherSuite,
     ProtocolScan,
@@ -23,8 +25,6 @@ from mailaudit.net.sslyze_adapter import (
     TlsVersion,
     Vulnerabilities,
 )
-from mailaudit.net.tls import CertificateInfo
-from mailaudit.probes.model import Scheme
 from mailaudit.serial import from_data, to_data
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)

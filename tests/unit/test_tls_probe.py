@@ -9,8 +9,8 @@ from collections.abc import AsyncIterator
 import pytest
 
 from mailaudit.context import Context
-from mailaudit.net.sslyze_adapter import ScanErrorReason, TlsTarget
 from mailaudit.probes.model import Scheme
+from mailaudit.probes.tls_model import ScanErrorReason, TlsTarget
 from mailaudit.probes.tls_scan import scan_tls, tls_deadline_s
 from mailaudit.settings import Settings, Timeouts
 
