@@ -208,12 +208,18 @@ class DomainView:
     top_anchor: str
 
 
+_TITLE_DOMAINS = 3
+
+
 def _view(report: Report, *, title: str | None) -> dict[str, Any]:
     endpoint_views = {e.id: _endpoint_view(e) for e in report.endpoints}
     domains = tuple(_domain_view(report, d, endpoint_views) for d in report.domains)
     listed = {eid for d in report.domains for eid in d.endpoint_ids}
     all_findings = report.all_findings()
     names = ", ".join(d.domain.domain for d in domains) or "endpoints"
+    if len(domains) > _TITLE_DOMAINS:
+        # A fleet audit names its domains in the summary table; a heading of 36 names helps nobody.
+        names = f"{len(domains)} domains"
     return {
         "title": title or f"mailaudit report: {names}",
         "report": report,
