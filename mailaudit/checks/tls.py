@@ -17,16 +17,23 @@ not gather says `not_tested` with the reason, never `passed`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable
 from datetime import datetime
 
 from mailaudit.checks.catalogue import finding
-from mailaudit.model import CheckRun, CheckStatus, Finding, Severity
+from mailaudit.checks.tls_consistency import judge_consistency
+from mailaudit.checks.tls_verdict import _PROTOCOL_PARTS, _context, _is_mta, _pick, _Verdict
+from mailaudit.checks.tls_vulns import (
+    _check_ccs,
+    _check_compression,
+    _check_fallback_scsv,
+    _check_heartbleed,
+    _check_renegotiation,
+    _check_robot,
+)
+from mailaudit.model import CheckRun, Finding, Severity
 from mailaudit.net.tls import days_left
-from mailaudit.probes.model import Scheme
 from mailaudit.probes.tls_model import (
-    CIPHER_PARTS,
     CertificateDeployment,
     CipherSuite,
     ScanErrorReason,
@@ -71,80 +78,6 @@ MOZILLA_INTERMEDIATE_EC_BITS = 256
 # Days before expiry at which we warn: low within 30 days, medium within 7 (client ports).
 EXPIRY_WARNING_DAYS = 30
 EXPIRY_URGENT_DAYS = 7
-
-_MTA_CONTEXT = (
-    "opportunistic TLS between MTAs (port 25, RFC 7435): a sender that cannot negotiate TLS "
-    "delivers in plaintext, so any encryption beats none"
-)
-
-
-def _context(scan: TlsScan) -> str:
-    target = scan.target
-    if _is_mta(scan):
-        return _MTA_CONTEXT
-    return (
-        f"{target.scheme.value} (port {target.port}): mail clients send passwords here "
-        "(RFC 8314), judged against Mozilla's intermediate profile"
-    )
-
-
-def _is_mta(scan: TlsScan) -> bool:
-    return scan.target.scheme is Scheme.SMTP
-
-
-@dataclass
-class _Verdict:
-    check: str
-    scan: TlsScan
-    findings: list[Finding] = field(default_factory=list)
-    reasons: list[str] = field(default_factory=list)
-    not_applicable: bool = False
-
-    def add(
-        self,
-        finding_id: str,
-        detail: str,
-        severity: Severity,
-        evidence: Iterable[str] = (),
-    ) -> None:
-        target = self.scan.target
-        self.findings.append(
-            finding(
-                finding_id,
-                target.url,
-                detail,
-                evidence=(f"address {target.address} port {target.port}", *evidence),
-                severity=severity,
-                context=_context(self.scan),
-            )
-        )
-
-    def needs(self, *parts: ScanPart) -> None:
-        """Record the parts this check relies on that sslyze could not test."""
-        for part in parts:
-            error = self.scan.failed(part)
-            if error is not None:
-                reason = f"{error.part.value}: {error.reason.value}"
-                if reason not in self.reasons:
-                    self.reasons.append(reason)
-
-    def run(self) -> CheckRun:
-        if self.not_applicable and not self.findings:
-            status = CheckStatus.NOT_APPLICABLE
-        elif any(f.severity.at_least(Severity.LOW) for f in self.findings):
-            status = CheckStatus.FAILED
-        elif self.reasons:
-            status = CheckStatus.NOT_TESTED
-        else:
-            status = CheckStatus.PASSED
-        reason = "; ".join(self.reasons) or None
-        return CheckRun(
-            self.check, self.scan.target.url, status, reason, tuple(f.id for f in self.findings)
-        )
-
-
-def _pick(scan: TlsScan, client: Severity, mta: Severity) -> Severity:
-    return mta if _is_mta(scan) else client
 
 
 # -------------------------------------------------------------------------- cipher suite facts
@@ -197,9 +130,6 @@ def forward_secret(suite: CipherSuite, version: TlsVersion) -> bool:
 def _suites(scan: TlsScan, versions: Iterable[TlsVersion]) -> list[tuple[TlsVersion, CipherSuite]]:
     wanted = set(versions)
     return [(p.version, s) for p in scan.protocols if p.version in wanted for s in p.accepted]
-
-
-_PROTOCOL_PARTS = tuple(CIPHER_PARTS.values())
 
 
 # ------------------------------------------------------------------------------------ checks
@@ -427,113 +357,6 @@ def _weak_hash(signature_algorithm: str | None) -> bool:
     return digest in ("md2", "md4", "md5", "sha1")
 
 
-def _check_heartbleed(scan: TlsScan) -> _Verdict:
-    v = _Verdict("tls.vuln.heartbleed", scan)
-    v.needs(ScanPart.HEARTBLEED)
-    if scan.vulnerabilities.heartbleed:
-        v.add(
-            "tls.vuln.heartbleed",
-            "The server leaks memory through TLS heartbeats: private keys and passwords can be "
-            "read by anyone who connects.",
-            Severity.CRITICAL,
-        )
-    return v
-
-
-def _check_robot(scan: TlsScan) -> _Verdict:
-    v = _Verdict("tls.vuln.robot", scan)
-    v.needs(ScanPart.ROBOT)
-    robot = scan.vulnerabilities.robot
-    if robot == "vulnerable_strong_oracle":
-        v.add(
-            "tls.vuln.robot",
-            "A strong RSA padding oracle: recorded RSA key exchanges can be decrypted.",
-            _pick(scan, Severity.HIGH, Severity.MEDIUM),
-            [f"sslyze: {robot}"],
-        )
-    elif robot == "vulnerable_weak_oracle":
-        v.add(
-            "tls.vuln.robot",
-            "A weak RSA padding oracle: exploiting it takes many connections.",
-            _pick(scan, Severity.MEDIUM, Severity.LOW),
-            [f"sslyze: {robot}"],
-        )
-    elif robot == "unknown_inconsistent_results":
-        v.reasons.append("robot: inconsistent results")
-    return v
-
-
-def _check_ccs(scan: TlsScan) -> _Verdict:
-    v = _Verdict("tls.vuln.ccs-injection", scan)
-    v.needs(ScanPart.CCS_INJECTION)
-    if scan.vulnerabilities.ccs_injection:
-        v.add(
-            "tls.vuln.ccs-injection",
-            "An attacker in the path can force weak keys (OpenSSL ChangeCipherSpec injection).",
-            _pick(scan, Severity.HIGH, Severity.MEDIUM),
-        )
-    return v
-
-
-def _check_renegotiation(scan: TlsScan) -> _Verdict:
-    v = _Verdict("tls.vuln.insecure-renegotiation", scan)
-    v.needs(ScanPart.RENEGOTIATION)
-    vulns = scan.vulnerabilities
-    if vulns.secure_renegotiation is False:
-        v.add(
-            "tls.vuln.insecure-renegotiation",
-            "The server does not support secure renegotiation (RFC 5746): an attacker in the "
-            "path can prefix the client's session with data of its own.",
-            _pick(scan, Severity.MEDIUM, Severity.LOW),
-            ["secure renegotiation: not supported"],
-        )
-    if vulns.client_renegotiation_dos:
-        v.add(
-            "tls.vuln.insecure-renegotiation",
-            "The server honours client-initiated renegotiation, a cheap way to load its CPU.",
-            Severity.LOW,
-            ["client-initiated renegotiation: accepted"],
-        )
-    return v
-
-
-def _check_compression(scan: TlsScan) -> _Verdict:
-    v = _Verdict("tls.vuln.compression", scan)
-    v.needs(ScanPart.COMPRESSION)
-    if scan.vulnerabilities.compression:
-        v.add(
-            "tls.vuln.compression",
-            "TLS compression is on: secrets in the stream can be recovered (CRIME).",
-            _pick(scan, Severity.MEDIUM, Severity.LOW),
-        )
-    return v
-
-
-def _check_fallback_scsv(scan: TlsScan) -> _Verdict:
-    v = _Verdict("tls.fallback-scsv", scan)
-    if _is_mta(scan):
-        # On port 25 an attacker who can downgrade can simply strip STARTTLS.
-        v.not_applicable = True
-        return v
-    v.needs(ScanPart.FALLBACK_SCSV, *_PROTOCOL_PARTS)
-    supported = scan.supported_versions
-    below_top = [
-        ver for ver in supported if ver.deprecated and any(o.rank > ver.rank for o in supported)
-    ]
-    if not below_top:
-        # Nothing older to fall back to: the check has no object.
-        v.not_applicable = not v.reasons
-        return v
-    if scan.vulnerabilities.fallback_scsv is False:
-        v.add(
-            "tls.no-fallback-scsv",
-            f"The server accepts {', '.join(x.value for x in below_top)} and does not signal "
-            "downgrade attempts (TLS_FALLBACK_SCSV).",
-            Severity.LOW,
-        )
-    return v
-
-
 def _scan_failed(scan: TlsScan) -> Finding | None:
     if not scan.errors:
         return None
@@ -583,114 +406,3 @@ def judge_tls(scan: TlsScan, *, now: datetime) -> tuple[list[Finding], list[Chec
     if failed is not None:
         findings.append(failed)
     return findings, runs
-
-
-# ------------------------------------------------------------------------------- consistency
-
-
-def judge_consistency(scans: Sequence[TlsScan]) -> list[Finding]:
-    """`tls.inconsistent` for each host whose addresses (same port) accept different protocol
-    versions or present different certificates, or whose ports differ in certificate. Protocol
-    sets are compared between ports of one kind only (port 25 may rightly differ from client
-    ports). Low at most: the weaker side is also judged on its own scan."""
-    by_host: dict[str, list[TlsScan]] = {}
-    for scan in scans:
-        if scan.connected:
-            by_host.setdefault(scan.target.host, []).append(scan)
-    findings: list[Finding] = []
-    for host, group in sorted(by_host.items()):
-        if len(group) < 2:
-            continue
-        findings.extend(_inconsistent_addresses(host, group))
-        findings.extend(_inconsistent_ports(host, group))
-    return findings
-
-
-def _versions_text(scan: TlsScan) -> str:
-    return ", ".join(v.value for v in scan.supported_versions) or "(none)"
-
-
-def _leaves(scan: TlsScan) -> frozenset[str]:
-    return frozenset(d.leaf.sha256_fingerprint for d in scan.certificates)
-
-
-def _where(scan: TlsScan) -> str:
-    return f"{scan.target.url} at {scan.target.address}"
-
-
-def _inconsistent_addresses(host: str, group: list[TlsScan]) -> list[Finding]:
-    findings: list[Finding] = []
-    by_port: dict[int, list[TlsScan]] = {}
-    for scan in group:
-        by_port.setdefault(scan.target.port, []).append(scan)
-    for port, same_port in sorted(by_port.items()):
-        if len({s.target.address for s in same_port}) < 2:
-            continue
-        mta = same_port[0].target.scheme is Scheme.SMTP
-        context = _MTA_CONTEXT if mta else None
-        complete = [s for s in same_port if s.scan_complete_for_protocols]
-        if len({frozenset(s.supported_versions) for s in complete}) > 1:
-            findings.append(
-                finding(
-                    "tls.inconsistent",
-                    host,
-                    f"Addresses of {host} accept different TLS versions on port {port}.",
-                    evidence=[f"{_where(s)}: {_versions_text(s)}" for s in complete],
-                    severity=Severity.LOW,
-                    context=context,
-                )
-            )
-        with_certs = [s for s in same_port if s.certificates]
-        if len({_leaves(s) for s in with_certs}) > 1:
-            findings.append(
-                finding(
-                    "tls.inconsistent",
-                    host,
-                    f"Addresses of {host} present different certificates on port {port}.",
-                    evidence=[
-                        f"{_where(s)}: {', '.join(sorted(f[:16] for f in _leaves(s)))}"
-                        for s in with_certs
-                    ],
-                    severity=Severity.LOW,
-                    context=context,
-                )
-            )
-    return findings
-
-
-def _inconsistent_ports(host: str, group: list[TlsScan]) -> list[Finding]:
-    findings: list[Finding] = []
-    by_address: dict[str, list[TlsScan]] = {}
-    for scan in group:
-        by_address.setdefault(scan.target.address, []).append(scan)
-    for address, same_address in sorted(by_address.items()):
-        clients = [
-            s
-            for s in same_address
-            if s.target.scheme is not Scheme.SMTP and s.scan_complete_for_protocols
-        ]
-        if len({frozenset(s.supported_versions) for s in clients}) > 1:
-            findings.append(
-                finding(
-                    "tls.inconsistent",
-                    host,
-                    f"Client ports of {host} at {address} accept different TLS versions.",
-                    evidence=[f"{_where(s)}: {_versions_text(s)}" for s in clients],
-                    severity=Severity.LOW,
-                )
-            )
-        with_certs = [s for s in same_address if s.certificates]
-        if len({_leaves(s) for s in with_certs}) > 1:
-            findings.append(
-                finding(
-                    "tls.inconsistent",
-                    host,
-                    f"Ports of {host} at {address} present different certificates.",
-                    evidence=[
-                        f"{_where(s)}: {', '.join(sorted(f[:16] for f in _leaves(s)))}"
-                        for s in with_certs
-                    ],
-                    severity=Severity.INFO,
-                )
-            )
-    return findings
