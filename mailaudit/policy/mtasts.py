@@ -9,6 +9,9 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from mailaudit.policy._names import is_domain_name, normalise
+from mailaudit.policy.fields import FIELD_NAME as _FIELD_NAME
+from mailaudit.policy.fields import WSP as _WSP
+from mailaudit.policy.fields import has_version, split_fields
 
 __all__ = [
     "MAX_AGE_LIMIT_S",
@@ -63,38 +66,27 @@ class MtaStsPolicy:
         return not self.errors
 
 
-_FIELD_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,32}$")
 _ID = re.compile(r"^[A-Za-z0-9]{1,32}$")
-_WSP = " \t"
 
 
 def is_mtasts_record(text: str) -> bool:
     """§3.1: records that do not begin with `v=STSv1;` are discarded."""
-    key, sep, rest = text.partition("=")
-    return bool(sep) and key.strip(_WSP) == "v" and rest.strip(_WSP).startswith("STSv1;")
+    return has_version(text, "STSv1")
 
 
 def mtasts_records_among(txt_strings: Iterable[str]) -> tuple[str, ...]:
     return tuple(t for t in txt_strings if is_mtasts_record(t))
 
 
+def _record_value_error(key: str, value: str) -> str | None:
+    if not value or any(not 0x21 <= ord(c) <= 0x7E or c in ";=" for c in value):
+        return f"'{key}' has an invalid value '{value}'"
+    return None
+
+
 def parse_mtasts_record(text: str) -> MtaStsRecord:
     """`v=STSv1; id=20240101T000000;` (RFC 8461 §3.1)."""
-    errors: list[str] = []
-    fields: list[tuple[str, str]] = []
-    parts = text.split(";")
-    if parts and not parts[-1].strip(_WSP):
-        parts = parts[:-1]
-    for part in parts:
-        key, sep, value = part.partition("=")
-        key, value = key.strip(_WSP), value.strip(_WSP)
-        if not sep or not _FIELD_NAME.match(key):
-            errors.append(f"'{part.strip()}' is not a field")
-            continue
-        if not value or any(not 0x21 <= ord(c) <= 0x7E or c in ";=" for c in value):
-            errors.append(f"'{key}' has an invalid value '{value}'")
-            continue
-        fields.append((key, value))
+    fields, errors = split_fields(text, value_error=_record_value_error)
     if not fields or fields[0] != ("v", "STSv1"):
         errors.append("the record must start with 'v=STSv1'")
     ids = [v for k, v in fields if k == "id"]

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from mailaudit.policy._names import is_domain_name
+from mailaudit.policy.fields import WSP as _WSP
+from mailaudit.policy.fields import has_version, split_fields
 
 __all__ = ["TlsRptRecord", "is_tlsrpt_record", "parse_tlsrpt", "tlsrpt_records_among"]
-
-_FIELD_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,32}$")
-_WSP = " \t"
 
 
 @dataclass(frozen=True)
@@ -28,8 +26,7 @@ class TlsRptRecord:
 
 def is_tlsrpt_record(text: str) -> bool:
     """§3: records that do not begin with `v=TLSRPTv1;` are discarded."""
-    key, sep, rest = text.partition("=")
-    return bool(sep) and key.strip(_WSP) == "v" and rest.strip(_WSP).startswith("TLSRPTv1;")
+    return has_version(text, "TLSRPTv1")
 
 
 def tlsrpt_records_among(txt_strings: Iterable[str]) -> tuple[str, ...]:
@@ -37,18 +34,7 @@ def tlsrpt_records_among(txt_strings: Iterable[str]) -> tuple[str, ...]:
 
 
 def parse_tlsrpt(text: str) -> TlsRptRecord:
-    errors: list[str] = []
-    fields: list[tuple[str, str]] = []
-    parts = text.split(";")
-    if parts and not parts[-1].strip(_WSP):
-        parts = parts[:-1]
-    for part in parts:
-        key, sep, value = part.partition("=")
-        key, value = key.strip(_WSP), value.strip(_WSP)
-        if not sep or not _FIELD_NAME.match(key) or not value:
-            errors.append(f"'{part.strip()}' is not a field")
-            continue
-        fields.append((key, value))
+    fields, errors = split_fields(text)
     if not fields or fields[0] != ("v", "TLSRPTv1"):
         errors.append("the record must start with 'v=TLSRPTv1'")
     ruas = [v for k, v in fields if k == "rua"]
