@@ -5,6 +5,8 @@ command and its reply; probes and audits write their dialogues with them."""
 from __future__ import annotations
 
 import ssl
+from collections.abc import Callable
+from typing import Generic, TypeVar
 
 from mailaudit.net.connection import Connection
 from mailaudit.net.tls import TlsSession
@@ -13,12 +15,36 @@ from mailaudit.protocols.pop3 import Pop3Reader, Pop3Response, pop3_command
 from mailaudit.protocols.smtp import SmtpReply, SmtpReplyReader, smtp_command
 from mailaudit.settings import Timeouts
 
+R = TypeVar("R", SmtpReplyReader, Pop3Reader, ImapReader)
 
-class SmtpClient:
-    def __init__(self, conn: Connection, timeouts: Timeouts) -> None:
+
+class _Client(Generic[R]):
+    """What every session shares: the connection, the timeouts, and a reader that starts afresh
+    after TLS (nothing read in the clear may be parsed as if it came over TLS)."""
+
+    def __init__(self, conn: Connection, timeouts: Timeouts, new_reader: Callable[[], R]) -> None:
         self.conn = conn
         self.timeouts = timeouts
-        self.reader = SmtpReplyReader()
+        self._new_reader: Callable[[], R] = new_reader
+        self.reader: R = new_reader()
+
+    async def start_tls(
+        self, context: ssl.SSLContext, server_name: str | None, *, verified: bool
+    ) -> TlsSession:
+        session = await self.conn.start_tls(
+            context,
+            server_name=server_name,
+            timeout_s=self.timeouts.tls_handshake_s,
+            verified=verified,
+            protocol_reader=self.reader,
+        )
+        self.reader = self._new_reader()
+        return session
+
+
+class SmtpClient(_Client[SmtpReplyReader]):
+    def __init__(self, conn: Connection, timeouts: Timeouts) -> None:
+        super().__init__(conn, timeouts, SmtpReplyReader)
 
     async def reply(self, what: str) -> SmtpReply:
         return await self.conn.receive(
@@ -37,30 +63,16 @@ class SmtpClient:
         )
         return await self.reply(verb)
 
-    async def start_tls(
-        self, context: ssl.SSLContext, server_name: str | None, *, verified: bool
-    ) -> TlsSession:
-        session = await self.conn.start_tls(
-            context,
-            server_name=server_name,
-            timeout_s=self.timeouts.tls_handshake_s,
-            verified=verified,
-            protocol_reader=self.reader,
-        )
-        self.reader = SmtpReplyReader()
-        return session
 
-
-class Pop3Client:
+class Pop3Client(_Client[Pop3Reader]):
     def __init__(self, conn: Connection, timeouts: Timeouts) -> None:
-        self.conn = conn
-        self.timeouts = timeouts
-        self.reader = Pop3Reader()
+        super().__init__(conn, timeouts, Pop3Reader)
 
     async def response(self, what: str, *, multiline: bool = False) -> Pop3Response:
+        reader = self.reader
         return await self.conn.receive(
-            self.reader,
-            lambda: self.reader.next_response(multiline=multiline),
+            reader,
+            lambda: reader.next_response(multiline=multiline),
             timeout_s=self.timeouts.reply_s,
             what=what,
             show=lambda r: r.raw_lines(),
@@ -79,25 +91,10 @@ class Pop3Client:
         )
         return await self.response(verb, multiline=multiline)
 
-    async def start_tls(
-        self, context: ssl.SSLContext, server_name: str | None, *, verified: bool
-    ) -> TlsSession:
-        session = await self.conn.start_tls(
-            context,
-            server_name=server_name,
-            timeout_s=self.timeouts.tls_handshake_s,
-            verified=verified,
-            protocol_reader=self.reader,
-        )
-        self.reader = Pop3Reader()
-        return session
 
-
-class ImapClient:
+class ImapClient(_Client[ImapReader]):
     def __init__(self, conn: Connection, timeouts: Timeouts) -> None:
-        self.conn = conn
-        self.timeouts = timeouts
-        self.reader = ImapReader()
+        super().__init__(conn, timeouts, ImapReader)
         self.tagger = ImapTagger()
 
     async def response(self, what: str) -> ImapResponse:
@@ -124,16 +121,3 @@ class ImapClient:
             if response.kind == "tagged" and response.tag == tag:
                 return response, tuple(untagged)
             untagged.append(response)
-
-    async def start_tls(
-        self, context: ssl.SSLContext, server_name: str | None, *, verified: bool
-    ) -> TlsSession:
-        session = await self.conn.start_tls(
-            context,
-            server_name=server_name,
-            timeout_s=self.timeouts.tls_handshake_s,
-            verified=verified,
-            protocol_reader=self.reader,
-        )
-        self.reader = ImapReader()
-        return session
