@@ -2,7 +2,7 @@
 and testssl, side by side in one run, on the loopback lab's good.test.
 
     fixtures/lab/lab.sh start
-    /tmp/venv/bin/python bench/tls.py [--skip-testssl]
+    .venv/bin/python bench/tls.py [--skip-testssl]
 
 1. mailaudit: resolve good.test's mail names with our resolver (the lab DNS), `scan_tls` all seven
    endpoints (25, 587, 465, 143, 993, 110, 995) in one sslyze run, and judge them.

@@ -100,6 +100,9 @@ class Group:
 @dataclass
 class _DomainState:
     domain: str
+    # A host named only by --endpoint: its endpoints are audited and reported under its name,
+    # but it gets no MX lookup, discovery or DNS policy (it need not be a mail domain at all).
+    endpoints_only: bool = False
     errors: list[str] = field(default_factory=list)
     not_offered: set[str] = field(default_factory=set)
     discovery: DiscoveryResult | None = None
@@ -115,6 +118,8 @@ async def run_audit(
     started_at = ctx.clock()
     started = ctx.monotonic()
     states = {d: _DomainState(d) for d in dict.fromkeys(d.lower().rstrip(".") for d in domains)}
+    for endpoint in options.extra_endpoints:
+        states.setdefault(endpoint.host, _DomainState(endpoint.host, endpoints_only=True))
     say = options.progress or (lambda _text: None)
 
     # Discovery and the DNS policy need nothing from the probes: start them now.
@@ -156,6 +161,8 @@ async def _collect_targets(
 
     async def one(state: _DomainState) -> list[Target]:
         found: list[Target] = []
+        if state.endpoints_only:
+            return found
         if Role.MX in wants:
             mx, errors = await mx_targets(ctx, state.domain)
             found += mx
@@ -349,6 +356,8 @@ async def _policies(
         return
 
     async def one(state: _DomainState) -> None:
+        if state.endpoints_only:
+            return
         state.policy = await gather_policy(
             ctx,
             state.domain,

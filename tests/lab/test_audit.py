@@ -164,3 +164,19 @@ def test_cli_audit_usage_error(lab_env: dict[str, str], domain: str) -> None:
         check=False,
     )
     assert result.returncode == 2
+
+
+async def test_an_endpoint_named_alone_is_reported_under_its_host(lab_ctx: Context) -> None:
+    # Given a CI job that names one staging endpoint and no domain
+    extra = (Endpoint.parse("submission://smtp.good.test:587"),)
+    report = await run_audit(lab_ctx, [], AuditOptions(tls=False, extra_endpoints=extra))
+
+    # Then it is audited and listed under its host, with no MX, discovery or DNS policy
+    (domain,) = report.domains
+    assert domain.domain == "smtp.good.test"
+    assert domain.policy is None
+    assert domain.discovery is None
+    (endpoint,) = (report.endpoint(i) for i in domain.endpoint_ids)
+    assert endpoint.url == "submission://smtp.good.test"
+    assert endpoint.observation.completed
+    assert any(c.check == "submission.accepts-unauthenticated" for c in endpoint.checks)
