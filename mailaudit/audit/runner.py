@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from mailaudit import __version__
 from mailaudit.audit.targets import Role, Target, guess_targets, mx_targets
 from mailaudit.checks.audit_discovery import judge_discovery_in_audit
-from mailaudit.checks.dns_policy import judge_policy
+from mailaudit.checks.dns_policy import judge_mx_certificates, judge_policy
 from mailaudit.checks.protocol import judge_endpoint, judge_host
 from mailaudit.checks.tls import judge_consistency, judge_tls
 from mailaudit.context import Context
@@ -148,6 +148,7 @@ async def run_audit(
     _judge_hosts(live, list(groups.values()))
     _attach_host_findings(host_findings, live, states)
     await policy_task
+    _judge_mtasts_against_mx(states, live)
 
     return _report(ctx, states, live, options, started_at.isoformat(), started)
 
@@ -334,6 +335,21 @@ async def _tls(ctx: Context, groups: list[Group], say: Callable[[str], None]) ->
         group.findings += found
         group.checks += runs
     return judge_consistency(scans)
+
+
+def _judge_mtasts_against_mx(states: dict[str, _DomainState], groups: list[Group]) -> None:
+    """A published MTA-STS policy makes each MX's certificate matter (see judge_mx_certificates)."""
+    for state in states.values():
+        if state.policy is None:
+            continue
+        observations = [
+            g.observation
+            for g in groups
+            if g.observation is not None and state.domain in {t.domain for t in g.targets}
+        ]
+        found, run = judge_mx_certificates(state.policy, observations)
+        state.findings += found
+        state.checks.append(run)
 
 
 def _attach_host_findings(

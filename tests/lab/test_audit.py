@@ -180,3 +180,13 @@ async def test_an_endpoint_named_alone_is_reported_under_its_host(lab_ctx: Conte
     assert endpoint.url == "submission://smtp.good.test"
     assert endpoint.observation.completed
     assert any(c.check == "submission.accepts-unauthenticated" for c in endpoint.checks)
+
+
+async def test_mtasts_policy_is_checked_against_the_mx_that_answers(lab_ctx: Context) -> None:
+    # good.test publishes MTA-STS in enforce mode; mail.good.test presents a valid certificate
+    report = await run_audit(lab_ctx, ["good.test"], AuditOptions(tls=False, discovery=False))
+
+    (domain,) = report.domains
+    run = next(c for c in domain.checks if c.check == "mtasts.mx-certificate")
+    assert run.status is CheckStatus.PASSED
+    assert not [f for f in domain.findings if f.id.startswith("mtasts.mx-")]

@@ -290,6 +290,23 @@ register(
             references=("RFC 8461 §3.2", "RFC 8461 §4.1"),
         ),
         Entry(
+            id="mtasts.mx-certificate-invalid",
+            severity=Severity.HIGH,
+            title="An MX host's certificate fails the MTA-STS check",
+            remediation="Give every MX a certificate from a public CA whose names include the MX "
+            "host name (and the full chain): senders enforcing MTA-STS validate it and refuse to "
+            "deliver when it fails.",
+            references=("RFC 8461 §4.2", "RFC 8461 §5"),
+        ),
+        Entry(
+            id="mtasts.mx-no-starttls",
+            severity=Severity.HIGH,
+            title="An MX host offers no STARTTLS although MTA-STS is published",
+            remediation="Enable STARTTLS on every MX listed in the policy, or publish mode "
+            "`testing` until it is: senders enforcing MTA-STS will not deliver in plaintext.",
+            references=("RFC 8461 §5",),
+        ),
+        Entry(
             id="mtasts.mode-testing",
             severity=Severity.LOW,
             title="MTA-STS policy is in testing mode",

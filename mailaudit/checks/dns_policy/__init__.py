@@ -23,6 +23,7 @@ from mailaudit.checks.dns_policy.mtasts import (
     _check_mtasts_policy,
     _check_tlsrpt,
 )
+from mailaudit.checks.dns_policy.mtasts_mx import judge_mx_certificates
 from mailaudit.checks.dns_policy.mx import _check_mx
 from mailaudit.checks.dns_policy.spf import (
     _check_spf_all,
@@ -33,7 +34,7 @@ from mailaudit.checks.dns_policy.spf import (
 from mailaudit.model import CheckRun, CheckStatus, Finding
 from mailaudit.policy.observation import LookupStatus, PolicyObservation
 
-__all__ = ["MTASTS_MIN_MAX_AGE_S", "judge_policy"]
+__all__ = ["MTASTS_MIN_MAX_AGE_S", "judge_mx_certificates", "judge_policy"]
 
 
 def judge_policy(obs: PolicyObservation) -> tuple[list[Finding], list[CheckRun]]:
