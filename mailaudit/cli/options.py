@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 
 import click
 
-from mailaudit.net.resolver import parse_nameserver
+from mailaudit.net.resolver import is_ip_literal, parse_nameserver
 from mailaudit.settings import Settings, Timeouts
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -46,12 +46,10 @@ def _resolve(
 ) -> dict[str, tuple[str, ...]]:
     table: dict[str, list[str]] = {}
     for item in value:
-        host, sep, address = (
-            item.rpartition(":")
-            if item.count(":") == 1 or item.endswith("]")
-            else item.partition(":")
-        )
-        if not sep or not host or not address:
+        # A host name has no colon, so the first one separates it from the address, whether
+        # that is 127.0.0.10, ::1 or [::1].
+        host, sep, address = item.partition(":")
+        if not sep or not host or not address or not is_ip_literal(address.strip("[]")):
             raise click.BadParameter(f"{item!r}: expected HOST:IP")
         table.setdefault(host.lower().rstrip("."), []).append(address.strip("[]"))
     return {k: tuple(v) for k, v in table.items()}

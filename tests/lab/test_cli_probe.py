@@ -62,3 +62,26 @@ def test_bad_url_is_a_usage_error(lab_env: dict[str, str]) -> None:
 
     assert result.returncode == 2
     assert "unknown scheme" in result.stderr
+
+
+def test_resolve_points_a_name_at_an_address_and_the_certificate_is_checked_for_that_name(
+    lab_env: dict[str, str],
+) -> None:
+    # Given a staging name the lab DNS does not know, pointed at good.test's server
+    result = run(
+        lab_env,
+        "probe",
+        "--format",
+        "json",
+        "--resolve",
+        "smtp.staging.test:127.0.0.10",
+        "smtps://smtp.staging.test",
+    )
+
+    # Then the probe reaches it, and the certificate (for *.good.test names) fails for that name
+    assert result.returncode == 0, result.stderr
+    (obs,) = json.loads(result.stdout)["observations"]
+    assert obs["address"] == "127.0.0.10"
+    assert obs["status"] == "completed"
+    assert obs["tls"]["certificate_valid"] is False
+    assert "smtp.staging.test" in obs["tls"]["verify_error"]
