@@ -162,6 +162,12 @@ def judge(
             continue
         seen.add((candidate.source, candidate.setting.key))
         findings.extend(_published(domain, candidate))
+    # One finding per id and domain, naming every role it concerns: ids with subjects are what
+    # report diffs and SARIF fingerprints key on.
+    plaintext_roles: list[str] = []
+    plaintext_evidence: list[str] = []
+    missing_roles: list[str] = []
+    missing_evidence: list[str] = []
     for role, chosen, protocols in (
         ("incoming", incoming, (Protocol.IMAP, Protocol.POP3)),
         ("outgoing", outgoing, (Protocol.SMTP,)),
@@ -171,32 +177,35 @@ def judge(
         relevant = [c for c in candidates if c.setting.protocol in protocols]
         plain = [c for c in relevant if is_plaintext_fallback(c)]
         if plain:
-            findings.append(
-                finding(
-                    "discovery.plaintext-only",
-                    domain,
-                    f"no {role} setting with TLS works; the server(s) answer only without TLS, "
-                    "so passwords would cross the network in clear text. Not recommended.",
-                    evidence=tuple(f"{c.setting.label()} ({c.source.value})" for c in plain),
-                )
-            )
+            plaintext_roles.append(role)
+            plaintext_evidence += [f"{c.setting.label()} ({c.source.value})" for c in plain]
         else:
-            findings.append(
-                finding(
-                    "discovery.no-settings",
-                    domain,
-                    f"no working {role} setting found",
-                    evidence=tuple(
-                        f"{c.setting.label()}: "
-                        + (
-                            "no AUTH after TLS"
-                            if is_relay_without_auth(c)
-                            else c.verification.status.value
-                        )
-                        for c in relevant
-                    )[:10],
-                )
+            missing_roles.append(role)
+            missing_evidence += [
+                f"{c.setting.label()}: "
+                + ("no AUTH after TLS" if is_relay_without_auth(c) else c.verification.status.value)
+                for c in relevant
+            ][:10]
+    if plaintext_roles:
+        findings.append(
+            finding(
+                "discovery.plaintext-only",
+                domain,
+                f"no {' or '.join(plaintext_roles)} setting with TLS works; the server(s) answer "
+                "only without TLS, so passwords would cross the network in clear text. "
+                "Not recommended.",
+                evidence=plaintext_evidence,
             )
+        )
+    if missing_roles:
+        findings.append(
+            finding(
+                "discovery.no-settings",
+                domain,
+                f"no working {' or '.join(missing_roles)} setting found",
+                evidence=missing_evidence,
+            )
+        )
     untrusted = [r for r in (incoming, outgoing) if r is not None and r.trust is Trust.UNTRUSTED]
     if untrusted:
         findings.append(

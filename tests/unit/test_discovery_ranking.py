@@ -144,9 +144,11 @@ def test_plain_is_never_recommended_and_said_loudly() -> None:
     findings = judge("x.test", candidates, incoming, outgoing)
 
     assert (incoming, alternative, outgoing) == (None, None, None)
-    loud = [f for f in findings if f.id == "discovery.plaintext-only"]
-    assert len(loud) == 2
-    assert all(f.severity is Severity.HIGH for f in loud)
+    # one finding per id and domain, naming both roles (diffs and SARIF key on id + subject)
+    (loud,) = [f for f in findings if f.id == "discovery.plaintext-only"]
+    assert loud.severity is Severity.HIGH
+    assert "no incoming or outgoing setting with TLS works" in loud.detail
+    assert len(loud.evidence) == 2
 
 
 def test_plain_setting_upgraded_when_the_server_offers_valid_starttls() -> None:
@@ -261,8 +263,8 @@ def test_guessed_smtp_without_auth_is_not_a_submission_server() -> None:
     findings = judge("x.test", candidates, None, outgoing)
 
     assert outgoing is None
-    (no_outgoing,) = [f for f in findings if f.detail == "no working outgoing setting found"]
-    assert no_outgoing.id == "discovery.no-settings"
+    (no_outgoing,) = [f for f in findings if f.id == "discovery.no-settings"]
+    assert "outgoing" in no_outgoing.detail
     assert "no AUTH after TLS" in no_outgoing.evidence[0]
 
 
