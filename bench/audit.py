@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import resource
 import sys
 import time
 from pathlib import Path
@@ -84,6 +85,9 @@ def main() -> None:
     print(
         f"{'all together':<18} {seconds:7.2f} {len(report.endpoints):9d}  ({len(domains)} domains in one run)"
     )
+    # ru_maxrss is in KiB on Linux: the peak of this whole process, the runs above included.
+    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"peak memory (max RSS of this process): {peak_mib:.0f} MiB")
 
 
 if __name__ == "__main__":
