@@ -1,3 +1,6 @@
+"""`python -m mailaudit`."""
+
 from mailaudit.cli import main
 
-main()
+if __name__ == "__main__":
+    main()
