@@ -32,7 +32,7 @@ from mailaudit.checks.tls_vulns import (
     _check_robot,
 )
 from mailaudit.model import CheckRun, Finding, Severity
-from mailaudit.net.tls import days_left
+from mailaudit.net.tls import CertificateInfo
 from mailaudit.probes.tls_model import (
     CertificateDeployment,
     CipherSuite,
@@ -238,6 +238,11 @@ def _check_forward_secrecy(scan: TlsScan) -> _Verdict:
         detail = "No accepted cipher suite has forward secrecy (ECDHE/DHE or TLS 1.3)."
     v.add("tls.no-forward-secrecy", detail, severity, without)
     return v
+
+
+def days_left(info: CertificateInfo, now: datetime) -> int:
+    """Whole days until the certificate expires (negative once it has)."""
+    return (datetime.fromisoformat(info.not_after) - now).days
 
 
 def _check_certificate(scan: TlsScan, now: datetime) -> _Verdict:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import ssl
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from cryptography import x509
@@ -79,11 +78,6 @@ def describe_certificate(der: bytes) -> CertificateInfo:
         signature_algorithm=f"{sig.name}-{key_type}" if sig else key_type,
         sha256_fingerprint=cert.fingerprint(hashes.SHA256()).hex(),
     )
-
-
-def days_left(info: CertificateInfo, now: datetime | None = None) -> int:
-    end = datetime.fromisoformat(info.not_after)
-    return (end - (now or datetime.now(UTC))).days
 
 
 def _key_facts(key: object) -> tuple[str, int | None]:
