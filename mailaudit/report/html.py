@@ -26,6 +26,7 @@ import markupsafe
 
 from mailaudit.model import CheckRun, CheckStatus, Finding, Severity
 from mailaudit.probes.model import ProbeStatus
+from mailaudit.report.escape import visible_controls
 from mailaudit.report.model import DomainReport, EndpointReport, Report
 from mailaudit.report.summary import (
     GRADES,
@@ -89,14 +90,11 @@ def _environment() -> jinja2.Environment:
     return env
 
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
-
-
 def _visible(value: Any) -> Any:
     """Every printed value: control characters (NUL, ESC...) from servers become visible
     escapes such as \\x1b instead of invalid or invisible HTML. Markup (macro output) is ours."""
     if isinstance(value, str) and not isinstance(value, markupsafe.Markup):
-        return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", value)
+        return visible_controls(value, keep_cr=True)
     return value
 
 

@@ -5,10 +5,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from mailaudit.probes.model import Observation, ProbeStatus
+from mailaudit.report.escape import visible_controls
 
 
 def render_observations(observations: Iterable[Observation], *, transcript: bool = True) -> str:
-    return "\n\n".join(_one(o, transcript=transcript) for o in observations) + "\n"
+    # Banners, capabilities and certificate names come from the server: escape its control
+    # characters before they reach a terminal.
+    text = "\n\n".join(_one(o, transcript=transcript) for o in observations) + "\n"
+    return visible_controls(text)
 
 
 def _yes_no(value: bool | None) -> str:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import atexit
 import io
-import re
 import sys
 from types import TracebackType
 from typing import TextIO
@@ -23,6 +22,7 @@ from rich.table import Table
 from rich.text import Text
 
 from mailaudit.model import Finding, Severity
+from mailaudit.report.escape import visible_controls
 from mailaudit.report.model import Report
 from mailaudit.report.summary import (
     domain_endpoints,
@@ -45,12 +45,10 @@ SEVERITY_STYLE = {
 GRADE_STYLE = {"A": "bold green", "B": "green", "C": "yellow", "D": "red", "F": "bold red"}
 STATUS_STYLE = {"completed": "green", "failed": "red", "refused": "yellow"}
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-
 
 def safe(text: object) -> str:
     """Server text with control characters (ESC, CR, NUL...) shown as \\xNN escapes."""
-    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", str(text))
+    return visible_controls(str(text))
 
 
 def _t(text: object, style: str = "") -> Text:
