@@ -27,12 +27,12 @@ from mailaudit.probes.audit_session import (
     ehlo_or_refuse,
     open_connection,
     reply_of,
+    smtp_session,
     tail,
 )
 from mailaudit.probes.model import Observation
 from mailaudit.protocols.imap import ImapResponse, imap_command
 from mailaudit.protocols.pop3 import Pop3Response
-from mailaudit.protocols.smtp import parse_ehlo
 
 NO_SUCH_USER = "mailaudit-no-such-user-7f3a9c"
 POP3_PROBE_USER = "probe"
@@ -54,15 +54,8 @@ async def smtp_misc(
     expn_pairs: list[CommandPair] = []
     auth = AuthProbe(Outcome.NOT_APPLICABLE, "implicit TLS: no plaintext phase")
     try:
-        async with open_connection(ctx, obs, transcript) as conn:
-            client = SmtpClient(conn, ctx.settings.timeouts)
-            greeting = await client.reply("greeting")
-            check_throttled(greeting, "greeting")
-            if not greeting.is_positive:
-                raise SessionError(
-                    Outcome.INCONCLUSIVE, f"greeting refused: {greeting.code} {greeting.text}"
-                )
-            ehlo = parse_ehlo(await ehlo_or_refuse(ctx, client))
+        async with smtp_session(ctx, obs, transcript, starttls=False) as session:
+            client = session.client
             # The own-domain pair first: it is the decisive one (a bare name may be refused by
             # relay policy once the server appends a domain it does not serve).
             for known, unknown in (
@@ -72,8 +65,7 @@ async def smtp_misc(
                 vrfy_pairs.append(await _pair(client, "VRFY", known, unknown))
             expn_pairs.append(await _pair(client, "EXPN", "postmaster", NO_SUCH_USER))
             if not obs.scheme.implicit_tls:
-                auth = await _smtp_auth(client, ehlo.auth_mechanisms, transcript)
-            await best_effort_command(client, "QUIT")
+                auth = await _smtp_auth(client, session.ehlo.auth_mechanisms, transcript)
     except SessionError as exc:
         failed = (exc.outcome, exc.reason, tail(transcript))
         vrfy = EnumerationProbe(*failed, command="VRFY", pairs=tuple(vrfy_pairs))

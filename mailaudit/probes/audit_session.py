@@ -22,7 +22,7 @@ from mailaudit.net.connection import Connection
 from mailaudit.net.errors import NetError
 from mailaudit.probes.audit_model import Outcome, ServerReply
 from mailaudit.probes.model import Observation
-from mailaudit.protocols.smtp import SmtpReply, parse_ehlo
+from mailaudit.protocols.smtp import Ehlo, SmtpReply, parse_ehlo
 
 # Saying goodbye is a courtesy; its answer tells nothing.
 GOODBYE_S = 2.0
@@ -50,8 +50,12 @@ def check_throttled(reply: SmtpReply, what: str) -> None:
 @dataclass
 class SmtpSession:
     client: SmtpClient
-    pipelining: bool
+    ehlo: Ehlo  # the last EHLO answer (after STARTTLS when there was one)
     tls: bool
+
+    @property
+    def pipelining(self) -> bool:
+        return self.ehlo.has("PIPELINING")
 
 
 @contextlib.asynccontextmanager
@@ -111,11 +115,7 @@ async def smtp_session(
                 raise SessionError(Outcome.FAILED, f"STARTTLS answered {answer.code} {answer.text}")
             await client.start_tls(ctx.permissive_tls, obs.host, verified=False)
             ehlo = await ehlo_or_refuse(ctx, client)
-        session = SmtpSession(
-            client,
-            pipelining=parse_ehlo(ehlo).has("PIPELINING"),
-            tls=starttls or obs.scheme.implicit_tls,
-        )
+        session = SmtpSession(client, parse_ehlo(ehlo), tls=starttls or obs.scheme.implicit_tls)
         yield session
         await best_effort_command(client, "QUIT")
 
