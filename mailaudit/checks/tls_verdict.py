@@ -6,7 +6,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from mailaudit.checks.catalogue import finding
-from mailaudit.model import CheckRun, CheckStatus, Finding, Severity
+from mailaudit.checks.verdict import status_of
+from mailaudit.model import CheckRun, Finding, Severity
 from mailaudit.probes.model import Scheme
 from mailaudit.probes.tls_model import (
     CIPHER_PARTS,
@@ -71,14 +72,7 @@ class _Verdict:
                     self.reasons.append(reason)
 
     def run(self) -> CheckRun:
-        if self.not_applicable and not self.findings:
-            status = CheckStatus.NOT_APPLICABLE
-        elif any(f.severity.at_least(Severity.LOW) for f in self.findings):
-            status = CheckStatus.FAILED
-        elif self.reasons:
-            status = CheckStatus.NOT_TESTED
-        else:
-            status = CheckStatus.PASSED
+        status = status_of(self.findings, self.reasons, not_applicable=self.not_applicable)
         reason = "; ".join(self.reasons) or None
         return CheckRun(
             self.check, self.scan.target.url, status, reason, tuple(f.id for f in self.findings)

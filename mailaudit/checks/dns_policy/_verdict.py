@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from mailaudit.checks.catalogue import finding
+from mailaudit.checks.verdict import status_of
 from mailaudit.model import CheckRun, CheckStatus, Finding, Severity
 from mailaudit.policy.observation import (
     Lookup,
@@ -37,14 +38,7 @@ class _Verdict:
         self.reasons.append(reason)
 
     def run(self, subject: str) -> CheckRun:
-        status = self.status
-        if status is None:
-            if any(f.severity.at_least(Severity.LOW) for f in self.findings):
-                status = CheckStatus.FAILED
-            elif self.reasons:
-                status = CheckStatus.NOT_TESTED
-            else:
-                status = CheckStatus.PASSED
+        status = self.status or status_of(self.findings, self.reasons)
         reason = "; ".join(self.reasons) or None
         return CheckRun(self.check, subject, status, reason, tuple(f.id for f in self.findings))
 
