@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from mailaudit.net.tls import CertificateInfo
-from mailaudit.probes.model import Scheme
+from mailaudit.probes.model import Endpoint, Scheme
 
 __all__ = [
     "CIPHER_PARTS",
@@ -120,10 +120,7 @@ class TlsTarget:
 
     @property
     def url(self) -> str:
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        if self.port == self.scheme.default_port:
-            return f"{self.scheme.value}://{host}"
-        return f"{self.scheme.value}://{host}:{self.port}"
+        return Endpoint(self.scheme, self.host, self.port).url
 
     @property
     def key(self) -> tuple[str, int]:
