@@ -12,7 +12,7 @@ import click
 
 from mailaudit.audit.runner import AuditOptions, run_audit
 from mailaudit.audit.targets import Role
-from mailaudit.cli.options import EXIT_USAGE, network_options, settings_from
+from mailaudit.cli.options import EXIT_USAGE, fail_on_option, network_options, settings_from
 from mailaudit.context import Context
 from mailaudit.model import Severity
 from mailaudit.probes.audit_model import HOSTNAME
@@ -57,11 +57,7 @@ from mailaudit.report.text import progress_callback
     show_default=True,
     help="External domain used as the foreign recipient in the open-relay test (never delivered: no DATA is sent).",
 )
-@click.option(
-    "--fail-on",
-    type=click.Choice([s.value for s in Severity]),
-    help="Exit 1 when an unwaived finding reaches this severity.",
-)
+@fail_on_option(help="Exit 1 when an unwaived finding reaches this severity.")
 @click.option(
     "--policy",
     "policy_file",

@@ -17,6 +17,7 @@ from mailaudit.cli.options import (
     EXIT_NOT_TESTED,
     EXIT_OK,
     EXIT_USAGE,
+    fail_on_option,
     network_options,
     settings_from,
 )
@@ -26,8 +27,6 @@ from mailaudit.discovery import discover as run_discovery
 from mailaudit.discovery.render import FORMATS, render
 from mailaudit.model import Finding, Severity
 from mailaudit.serial import to_data
-
-_SEVERITIES = [s.value for s in Severity]
 
 
 @click.command()
@@ -62,13 +61,7 @@ _SEVERITIES = [s.value for s in Severity]
     help="Guess host names: auto (only when published sources give no verified setting), "
     "always, never.",
 )
-@click.option(
-    "--fail-on",
-    type=click.Choice(_SEVERITIES),
-    default=Severity.MEDIUM.value,
-    show_default=True,
-    help="Exit 1 when a finding has at least this severity.",
-)
+@fail_on_option(default=Severity.MEDIUM, help="Exit 1 when a finding has at least this severity.")
 @click.option(
     "--login",
     is_flag=True,
@@ -170,13 +163,7 @@ def ispdb() -> None:
 @click.option(
     "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
 )
-@click.option(
-    "--fail-on",
-    type=click.Choice(_SEVERITIES),
-    default=Severity.MEDIUM.value,
-    show_default=True,
-    help="Exit 1 when a finding has at least this severity.",
-)
+@fail_on_option(default=Severity.MEDIUM, help="Exit 1 when a finding has at least this severity.")
 def lint(directory: str, fmt: str, fail_on: str) -> None:
     """Report data problems in every *.xml file of DIRECTORY: unknown or broken placeholders,
     plaintext-only providers, odd port/security pairs, missing usernames, unreadable files."""

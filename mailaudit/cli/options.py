@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 
 import click
 
+from mailaudit.model import Severity
 from mailaudit.net.resolver import is_ip_literal, parse_nameserver
 from mailaudit.settings import Settings, Timeouts
 
@@ -130,4 +131,15 @@ def settings_from(
             dns_s=min(timeout_s, Timeouts.dns_s),
             http_s=timeout_s,
         ),
+    )
+
+
+def fail_on_option(*, help: str, default: Severity | None = None) -> Callable[[F], F]:
+    """`--fail-on SEVERITY`, the same choices everywhere; the value stays the severity's name."""
+    return click.option(
+        "--fail-on",
+        type=click.Choice([s.value for s in Severity]),
+        default=default.value if default else None,
+        show_default=default is not None,
+        help=help,
     )

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from mailaudit.cli.options import fail_on_option
 from mailaudit.model import Severity
 from mailaudit.report import formats
 from mailaudit.report.diff import diff_exit_code, diff_reports, render_diff_json, render_diff_text
@@ -16,8 +17,6 @@ from mailaudit.report.json_report import ReportLoadError, load_report
 from mailaudit.report.model import Report
 from mailaudit.report.policy import PolicyError, apply_policy_file
 from mailaudit.report.schema import schema_text
-
-_SEVERITIES = click.Choice([s.value for s in Severity])
 
 
 def _load(path: str) -> Report:
@@ -58,11 +57,9 @@ def _write(text: str, output: str | None) -> None:
     type=click.Path(exists=True, dir_okay=False),
     help="Apply this policy file (mailaudit.toml) first: requirements and waivers.",
 )
-@click.option(
-    "--fail-on",
-    type=_SEVERITIES,
+@fail_on_option(
     help="Exit 1 when an unwaived finding reaches this severity (3 when something could not "
-    "be tested). Without it the exit status is 0.",
+    "be tested). Without it the exit status is 0."
 )
 @click.option("-q", "--quiet", is_flag=True, help="Text: print only the summary.")
 @click.option("-v", "--verbose", is_flag=True, help="Text: evidence, checks and transcripts.")
@@ -100,12 +97,8 @@ def schema() -> None:
 @click.command()
 @click.argument("old", type=click.Path(exists=True, dir_okay=False), metavar="OLD.json")
 @click.argument("new", type=click.Path(exists=True, dir_okay=False), metavar="NEW.json")
-@click.option(
-    "--fail-on",
-    type=_SEVERITIES,
-    default=Severity.LOW.value,
-    show_default=True,
-    help="Exit 1 when a new, unwaived finding reaches this severity.",
+@fail_on_option(
+    default=Severity.LOW, help="Exit 1 when a new, unwaived finding reaches this severity."
 )
 @click.option(
     "--format",
