@@ -24,8 +24,10 @@ from typing import Any
 import jinja2
 import markupsafe
 
+from mailaudit.discovery.model import DiscoveryResult
 from mailaudit.model import CheckRun, CheckStatus, Finding, Severity
 from mailaudit.probes.model import ProbeStatus
+from mailaudit.probes.tls_model import TlsScan
 from mailaudit.report.escape import visible_controls
 from mailaudit.report.model import DomainReport, EndpointReport, Report
 from mailaudit.report.summary import (
@@ -280,22 +282,16 @@ def _endpoint_view(e: EndpointReport) -> EndpointView:
         # The probe failure is shown as a fact of its own; list the checks it left untested.
         untested=tuple(u for u in untested_of_endpoint(e) if u.kind != "probe"),
         extras=_extras(e, _KNOWN_ENDPOINT_FIELDS),
-        **_tls_scan_facts(getattr(e, "tls_scan", None)),
+        **_tls_scan_facts(e.tls_scan),
     )
 
 
-def _tls_scan_facts(scan: Any) -> dict[str, Any]:
-    """Supported versions and scan errors of a `TlsScan`-like object, read defensively."""
+def _tls_scan_facts(scan: TlsScan | None) -> dict[str, Any]:
+    """Supported versions and scan errors of the endpoint's TLS scan."""
     if scan is None:
         return {}
-    versions = tuple(
-        TlsVersionView(_text(v), bool(getattr(v, "deprecated", False)))
-        for v in getattr(scan, "supported_versions", None) or ()
-    )
-    errors = tuple(
-        f"{_text(getattr(err, 'part', '?'))}: {getattr(err, 'message', err)}"
-        for err in getattr(scan, "errors", None) or ()
-    )
+    versions = tuple(TlsVersionView(v.value, v.deprecated) for v in scan.supported_versions)
+    errors = tuple(f"{err.part.value}: {err.message}" for err in scan.errors)
     return {"tls_versions": versions, "tls_scan_errors": errors}
 
 
@@ -309,7 +305,7 @@ def _domain_view(
         summary=domain_summary(report, d),
         findings=_finding_views(d.findings),
         endpoints=tuple(endpoint_views[eid] for eid in d.endpoint_ids if eid in endpoint_views),
-        client_settings=_client_settings(getattr(d, "discovery", None)),
+        client_settings=_client_settings(d.discovery),
         extras=_extras(d, _KNOWN_DOMAIN_FIELDS | {"discovery"}),
         top=top,
         top_anchor=finding_anchor(top) if top else "",
@@ -333,49 +329,34 @@ def _extras(obj: object, known: set[str]) -> tuple[ExtraField, ...]:
     return tuple(out)
 
 
-def _client_settings(discovery: Any) -> ClientSettings | None:
-    """The recommended client settings of a `DiscoveryResult`-like object, read defensively."""
+def _client_settings(discovery: DiscoveryResult | None) -> ClientSettings | None:
+    """The recommended client settings from discovery (what to type into a mail client)."""
     if discovery is None:
         return None
     rows = []
-    for role, attr in (
-        ("Incoming", "incoming"),
-        ("Incoming (alternative)", "alternative_incoming"),
-        ("Outgoing", "outgoing"),
+    for role, rec in (
+        ("Incoming", discovery.incoming),
+        ("Incoming (alternative)", discovery.alternative_incoming),
+        ("Outgoing", discovery.outgoing),
     ):
-        rec = getattr(discovery, attr, None)
-        setting = getattr(rec, "setting", None)
-        if setting is None:
+        if rec is None:
             continue
-        security = _text(getattr(setting, "security", ""))
+        setting = rec.setting
         rows.append(
             SettingRow(
                 role=role,
-                protocol=_text(getattr(setting, "protocol", "")).upper(),
-                host=_text(getattr(setting, "host", "")),
-                port=_text(getattr(setting, "port", "")),
-                security=_SECURITY_TEXT.get(security, security),
-                username=_text(getattr(setting, "username", None) or "-"),
-                source=" ".join(
-                    t
-                    for t in (
-                        _text(getattr(rec, "source", "")),
-                        f"({_text(getattr(rec, 'trust', ''))})"
-                        if getattr(rec, "trust", None)
-                        else "",
-                    )
-                    if t
-                ),
+                protocol=setting.protocol.value.upper(),
+                host=setting.host,
+                port=str(setting.port),
+                security=_SECURITY_TEXT.get(setting.security.value, setting.security.value),
+                username=setting.username or "-",
+                source=f"{rec.source.value} ({rec.trust.value})",
             )
         )
-    provider = getattr(discovery, "provider_name", None)
-    webmail = getattr(discovery, "webmail", None)
-    if not rows and not provider:
+    if not rows and not discovery.provider_name:
         return ClientSettings(provider=None, rows=(), webmail=None)
     return ClientSettings(
-        provider=_text(provider) if provider else None,
-        rows=tuple(rows),
-        webmail=_text(webmail) if webmail else None,
+        provider=discovery.provider_name, rows=tuple(rows), webmail=discovery.webmail
     )
 
 

@@ -9,6 +9,7 @@ import pytest
 from mailaudit.checks.catalogue import CATALOGUE
 from mailaudit.model import CheckStatus, Finding, Severity
 from mailaudit.net.tls import TlsSession
+from mailaudit.probes.tls_model import CipherSuite, ProtocolScan, TlsScan, TlsTarget, TlsVersion
 from mailaudit.report.exit_codes import EXIT_FINDINGS, EXIT_NOT_TESTED, exit_code
 from mailaudit.report.model import Report
 from mailaudit.report.policy import (
@@ -189,12 +190,26 @@ def test_requirements_fail_with_findings() -> None:
 
 
 def test_min_tls_uses_the_tls_scan_when_the_report_has_one() -> None:
-    report = clean_report()
-
-    class Scan:
-        supported_versions = ("TLSv1.3", "TLSv1.0")
-
-    object.__setattr__(report.endpoints[0], "tls_scan", Scan())
+    # Given a report whose TLS scan found TLS 1.0 accepted besides 1.3
+    clean = clean_report()
+    endpoint = clean.endpoints[0]
+    suite = CipherSuite("TLS_AES_128_GCM_SHA256", "TLS_AES_128_GCM_SHA256", 128, anonymous=False)
+    scan = TlsScan(
+        TlsTarget(
+            endpoint.observation.host,
+            endpoint.address or "",
+            endpoint.port,
+            endpoint.observation.scheme,
+        ),
+        connected=True,
+        protocols=(
+            ProtocolScan(TlsVersion.TLS_1_3, (suite,)),
+            ProtocolScan(TlsVersion.TLS_1_0, (suite,)),
+        ),
+    )
+    report = dataclasses.replace(
+        clean, endpoints=(dataclasses.replace(endpoint, tls_scan=scan), *clean.endpoints[1:])
+    )
     result = apply_policy(
         report,
         parse_policy('[[require]]\nurl = "smtp://mail.good.test"\nmin_tls = "TLSv1.2"\n'),
