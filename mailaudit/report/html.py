@@ -338,6 +338,7 @@ def _client_settings(discovery: DiscoveryResult | None) -> ClientSettings | None
         ("Incoming", discovery.incoming),
         ("Incoming (alternative)", discovery.alternative_incoming),
         ("Outgoing", discovery.outgoing),
+        ("Outgoing (alternative)", discovery.alternative_outgoing),
     ):
         if rec is None:
             continue

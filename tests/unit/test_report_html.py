@@ -179,7 +179,7 @@ def test_clean_report_grades_a() -> None:
 
 
 def test_recommended_client_settings_from_discovery() -> None:
-    # Given a domain report carrying a discovery result (a field the model gains later)
+    # Given a domain report carrying a discovery result with an alternative outgoing setting
     report = relay_report()
     setting = ServerSetting(Protocol.IMAP, "imap.relay.test", 993, Security.SSL, "alice@relay.test")
     outgoing = ServerSetting(Protocol.SMTP, "smtp.relay.test", 465, Security.SSL)
@@ -194,9 +194,15 @@ def test_recommended_client_settings_from_discovery() -> None:
         sources=(),
         findings=(),
         provider_name="Relay <Test>",
+        alternative_outgoing=Recommendation(
+            ServerSetting(Protocol.SMTP, "smtp.relay.test", 587, Security.STARTTLS),
+            Source.SRV,
+            Trust.TRUSTED,
+            "_submission._tcp",
+        ),
     )
-    domain = report.domains[0]
-    object.__setattr__(domain, "discovery", result)
+    domain = dataclasses.replace(report.domains[0], discovery=result)
+    report = dataclasses.replace(report, domains=(domain, *report.domains[1:]))
 
     text = _Page(render_html(report)).all_text()
 
@@ -207,6 +213,8 @@ def test_recommended_client_settings_from_discovery() -> None:
     assert "alice@relay.test" in text
     assert "autoconfig-https (trusted)" in text
     assert "Provider: Relay <Test>" in text
+    assert "Outgoing (alternative)" in text
+    assert "587" in text
 
 
 def test_fields_added_to_the_model_later_are_shown() -> None:
