@@ -94,7 +94,10 @@ class ServerSetting:
             return Scheme.IMAPS if self.security is Security.SSL else Scheme.IMAP
         if self.protocol is Protocol.POP3:
             return Scheme.POP3S if self.security is Security.SSL else Scheme.POP3
-        return Scheme.SMTPS if self.security is Security.SSL else Scheme.SUBMISSION
+        if self.security is Security.SSL:
+            return Scheme.SMTPS
+        # Port 25 is the MX port even when a client is told to send there (RFC 6409 §2).
+        return Scheme.SMTP if self.port == Scheme.SMTP.default_port else Scheme.SUBMISSION
 
     def label(self) -> str:
         return f"{self.protocol.value} {self.host}:{self.port} {self.security.value}"
