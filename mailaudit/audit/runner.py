@@ -18,7 +18,7 @@ from mailaudit.checks.dns_policy import judge_mx_certificates, judge_policy
 from mailaudit.checks.protocol import judge_endpoint, judge_host
 from mailaudit.checks.tls import judge_consistency, judge_tls
 from mailaudit.context import Context
-from mailaudit.discovery import DiscoveryResult, GuessMode, discover
+from mailaudit.discovery import DiscoveryResult, GuessMode, Security, discover
 from mailaudit.model import CheckRun, Finding
 from mailaudit.net.errors import DnsError
 from mailaudit.probes.certificate_chain import fetch_mx_chain
@@ -29,16 +29,6 @@ from mailaudit.probes.protocol_audit import DEFAULT_RELAY_TEST_DOMAIN, ProtocolA
 from mailaudit.probes.tls_model import TlsScan, TlsTarget
 from mailaudit.probes.tls_scan import scan_tls
 from mailaudit.report.model import SCHEMA_VERSION, DomainReport, EndpointReport, Report, RunInfo
-
-_SCHEME_BY_PROTOCOL = {
-    ("imap", "ssl"): Scheme.IMAPS,
-    ("imap", "starttls"): Scheme.IMAP,
-    ("pop3", "ssl"): Scheme.POP3S,
-    ("pop3", "starttls"): Scheme.POP3,
-    ("smtp", "ssl"): Scheme.SMTPS,
-    ("smtp", "starttls"): Scheme.SUBMISSION,
-}
-
 
 _SERVICE_LABELS = {"smtp": ("smtp",), "imap": ("imap",), "pop3": ("pop3", "pop")}
 
@@ -182,11 +172,9 @@ async def _collect_targets(
                 say(f"discovered {state.domain}")
                 for candidate in state.discovery.candidates:
                     setting = candidate.setting
-                    scheme = _SCHEME_BY_PROTOCOL.get(
-                        (setting.protocol.value, setting.security.value)
-                    )
-                    if scheme is None:
+                    if setting.security is Security.PLAIN:
                         continue  # plaintext settings are judged through the STARTTLS endpoint
+                    scheme = setting.scheme
                     found.append(
                         Target(
                             Endpoint(scheme, setting.host.lower(), setting.port),

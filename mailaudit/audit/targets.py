@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from mailaudit.context import Context
+from mailaudit.discovery.guess import GUESS_PLAN
+from mailaudit.discovery.model import ServerSetting
 from mailaudit.net.errors import DnsError
 from mailaudit.probes.model import Endpoint, Scheme
 
@@ -34,23 +36,6 @@ class Target:
         return self.role is not Role.GUESS
 
 
-_CLIENT_SCHEMES = (
-    Scheme.SUBMISSION,
-    Scheme.SMTPS,
-    Scheme.IMAP,
-    Scheme.IMAPS,
-    Scheme.POP3,
-    Scheme.POP3S,
-)
-GUESSES: dict[str, tuple[Scheme, ...]] = {
-    "smtp": (Scheme.SUBMISSION, Scheme.SMTPS, Scheme.SMTP),
-    "imap": (Scheme.IMAP, Scheme.IMAPS),
-    "pop3": (Scheme.POP3, Scheme.POP3S),
-    "pop": (Scheme.POP3, Scheme.POP3S),
-    "mail": (Scheme.SMTP, *_CLIENT_SCHEMES),
-}
-
-
 async def mx_targets(ctx: Context, domain: str) -> tuple[list[Target], list[str]]:
     """Port 25 of every MX host; a null MX (RFC 7505) means none. Errors come back as text."""
     try:
@@ -66,8 +51,15 @@ async def mx_targets(ctx: Context, domain: str) -> tuple[list[Target], list[str]
 
 
 def guess_targets(domain: str) -> list[Target]:
-    return [
-        Target(Endpoint(scheme, f"{prefix}.{domain}", scheme.default_port), Role.GUESS, domain)
-        for prefix, schemes in GUESSES.items()
-        for scheme in schemes
-    ]
+    """The names and ports discovery would guess (its `GUESS_PLAN`), under the domain itself
+    only: the bare domain is a web host far more often than a mail host."""
+    targets: dict[Endpoint, Target] = {}
+    for protocol, prefixes, ports in GUESS_PLAN:
+        for prefix in prefixes:
+            if not prefix:
+                continue
+            for port, security in ports:
+                setting = ServerSetting(protocol, f"{prefix}{domain}", port, security)
+                endpoint = Endpoint(setting.scheme, setting.host, port)
+                targets.setdefault(endpoint, Target(endpoint, Role.GUESS, domain))
+    return list(targets.values())
