@@ -153,7 +153,10 @@ def domain_summary(report: Report, domain: DomainReport) -> DomainSummary:
         if c.status in (CheckStatus.PASSED, CheckStatus.FAILED)
     ]
     worst_severity = worst(findings)
-    nothing_tested = not tested and not checked and not findings
+    # An A needs something behind it: informational findings alone (e.g. "no settings found"
+    # for a domain whose DNS fails validation) do not make an untested domain good.
+    notable = [f for f in findings if f.severity.at_least(Severity.LOW)]
+    nothing_tested = not tested and not checked and not notable
     return DomainSummary(
         domain=domain.domain,
         grade="?" if nothing_tested else GRADES[worst_severity],

@@ -4,6 +4,7 @@ import dataclasses
 
 import pytest
 
+from mailaudit.checks.catalogue import finding
 from mailaudit.model import Finding, Severity
 from mailaudit.report.exit_codes import (
     EXIT_FINDINGS,
@@ -86,5 +87,26 @@ def test_nothing_tested_has_no_grade() -> None:
     )
     e = only_dead.endpoint("127.0.0.21:587")
     only_dead = dataclasses.replace(only_dead, endpoints=(dataclasses.replace(e, findings=()),))
+
+    assert domain_summary(only_dead, only_dead.domains[0]).grade == "?"
+
+
+def test_an_informational_finding_alone_does_not_earn_an_a() -> None:
+    # Given nothing could be tested, and discovery only noted (info) that it found nothing
+    report = relay_report()
+    note = finding(
+        "discovery.no-settings", "relay.test", "no working incoming or outgoing setting found"
+    )
+    note = dataclasses.replace(note, severity=Severity.INFO)
+    e = report.endpoint("127.0.0.21:587")
+    only_dead = dataclasses.replace(
+        report,
+        domains=(
+            dataclasses.replace(
+                report.domains[0], endpoint_ids=(e.id,), findings=(note,), checks=()
+            ),
+        ),
+        endpoints=(dataclasses.replace(e, findings=()),),
+    )
 
     assert domain_summary(only_dead, only_dead.domains[0]).grade == "?"
