@@ -3,6 +3,7 @@ errors as data. Unknown tags are ignored, as receivers must (§6.3)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
@@ -71,34 +72,46 @@ class DmarcRecord:
         return not self.errors
 
     @property
+    def falls_back_to_none(self) -> bool:
+        """RFC 7489 §6.6.3 step 6: a record without a valid `p`, or with an `sp` that is not
+        valid, is treated as `p=none` (when it has a valid `rua`) or ignored (when not)."""
+        sp_invalid = "sp" in self.tags and self.subdomain_policy is None
+        return self.policy is None or sp_invalid
+
+    @property
     def is_usable(self) -> bool:
         """Whether a receiver applies it at all (§6.6.3 step 6): a valid `v` and either a valid
-        `p` or, failing that, at least one valid `rua` (then treated as p=none)."""
+        `p` (and `sp`, when present) or, failing that, at least one valid `rua` (then treated as
+        p=none)."""
         if self.tags.get("v") != "DMARC1":
             return False
-        return self.policy is not None or any(u.error is None for u in self.rua)
+        return not self.falls_back_to_none or any(u.error is None for u in self.rua)
 
     @property
     def effective_policy(self) -> DmarcPolicy:
-        """The policy a receiver applies to the domain itself (a broken `p` with a valid `rua` is
-        p=none, §6.6.3)."""
-        return self.policy or DmarcPolicy.NONE
+        """The policy a receiver applies to the domain itself (a broken `p` or `sp` with a valid
+        `rua` is p=none, §6.6.3)."""
+        if self.falls_back_to_none or self.policy is None:
+            return DmarcPolicy.NONE
+        return self.policy
 
     @property
     def effective_subdomain_policy(self) -> DmarcPolicy:
+        if self.falls_back_to_none:
+            return DmarcPolicy.NONE
         return self.subdomain_policy or self.effective_policy
 
 
-_KNOWN = frozenset(
-    {"v", "p", "sp", "np", "adkim", "aspf", "pct", "rua", "ruf", "fo", "rf", "ri", "psd", "t"}
-)
+# Keyword = ldh-str (RFC 5321 §4.1.2), as RFC 7489 §6.4 uses it for `rf`.
+_KEYWORD = re.compile(r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?", re.IGNORECASE)
 
 
 def is_dmarc_record(text: str) -> bool:
-    """§6.6.3: records that do not start with a `v=DMARC1` tag are discarded."""
+    """§6.6.3: records that do not start with a `v=DMARC1` tag are discarded. The tag name is
+    an ABNF literal, case-insensitive (RFC 5234 §2.3); the value is spelled with %x, exact."""
     first, _, _ = text.partition(";")
     key, sep, value = first.partition("=")
-    return bool(sep) and key.strip() == "v" and value.strip() == "DMARC1"
+    return bool(sep) and key.strip().lower() == "v" and value.strip() == "DMARC1"
 
 
 def dmarc_records_among(txt_strings: Iterable[str]) -> tuple[str, ...]:
@@ -120,9 +133,8 @@ def parse_dmarc(text: str) -> DmarcRecord:
         if not sep or not key:
             errors.append(f"'{part}' is not a tag=value pair")
             continue
+        # Tag names are case-insensitive ABNF literals (RFC 5234 §2.3): "P=reject" is "p=reject".
         lowered = key.lower()
-        if lowered != key and lowered in _KNOWN:
-            warnings.append(f"tag '{key}' should be written in lower case")
         if lowered in tags:
             errors.append(f"tag '{lowered}' appears more than once")
             continue
@@ -152,8 +164,14 @@ def parse_dmarc(text: str) -> DmarcRecord:
         options = [o.strip() for o in tags["fo"].split(":")]
         if not options or any(o not in ("0", "1", "d", "s") for o in options):
             errors.append(f"fo={tags['fo']}: options are 0, 1, d and s separated by ':'")
-    if "rf" in tags and any(f.strip().lower() != "afrf" for f in tags["rf"].split(":")):
-        errors.append(f"rf={tags['rf']}: the only report format is 'afrf'")
+    if "rf" in tags:
+        # rf = Keyword *(":" Keyword) (§6.4): an unregistered keyword is well-formed; receivers
+        # ignore formats they do not know.
+        formats = [f.strip().lower() for f in tags["rf"].split(":")]
+        if not all(_KEYWORD.fullmatch(f) for f in formats):
+            errors.append(f"rf={tags['rf']}: formats are keywords separated by ':'")
+        elif "afrf" not in formats:
+            warnings.append(f"rf={tags['rf']}: no format receivers know ('afrf')")
     if "ri" in tags and not (tags["ri"].isdigit() and int(tags["ri"]) < 2**32):
         errors.append(f"ri={tags['ri']}: must be a 32-bit unsigned integer")
     return DmarcRecord(

@@ -13,8 +13,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
-from mailaudit.policy._names import is_domain_name
-
 __all__ = [
     "DNS_LOOKUP_LIMIT",
     "VOID_LOOKUP_LIMIT",
@@ -142,6 +140,13 @@ _MODIFIER = re.compile(r"^([a-z][a-z0-9_.-]*)=(.*)$", re.IGNORECASE | re.DOTALL)
 _MECHANISM = re.compile(r"^([a-z0-9]+)(.*)$", re.IGNORECASE | re.DOTALL)
 _MACRO_EXPAND = re.compile(r"%\{([slodiphcrtv])(\d*)(r?)([.\-+,/_=]*)\}", re.IGNORECASE)
 _DUAL_CIDR = re.compile(r"^(?:/(\d{1,2}))?(?://(\d{1,3}))?$")
+# The prefix-length tail of an a/mx argument: the leftmost position from which the rest is
+# "/digits", "//digits" or both (so the longest such tail).
+_CIDR_TAIL = re.compile(r"(?:/\d+)?(?://\d+)?$")
+# RFC 7208 §7.1: "c", "r" and "t" are allowed only in the explanation text exp= points at.
+_EXPLANATION_ONLY = frozenset("crt")
+# toplabel = ( *alphanum ALPHA *alphanum ) / ( 1*alphanum "-" *( alphanum / "-" ) alphanum )
+_TOPLABEL = re.compile(r"(?:[a-z0-9]*[a-z][a-z0-9]*|[a-z0-9]+-[a-z0-9-]*[a-z0-9])", re.IGNORECASE)
 
 
 def parse_spf(text: str) -> SpfRecord:
@@ -223,12 +228,16 @@ def _parse_mechanism(term: str) -> tuple[SpfMechanism | None, str | None]:
         if error:
             return None, error
         return SpfMechanism(kind, qualifier, domain=target, text=term), None
-    # a, mx, ptr: [":" domain-spec] and, except for ptr, a dual-cidr-length.
+    # a, mx, ptr: [":" domain-spec] and, except for ptr, a dual-cidr-length. A domain-spec may
+    # itself hold "/" and ":" (any visible character but "%", RFC 7208 §7.1), so the prefix
+    # lengths are the longest "/N" and "//N" tail, and the domain-spec is what precedes them.
     domain: str | None = None
     cidr_text = rest
     if rest.startswith(":"):
-        spec, slash, tail = rest[1:].partition("/")
-        domain, cidr_text = spec, slash + tail
+        spec = rest[1:]
+        tail = _CIDR_TAIL.search(spec)
+        cidr_text = tail.group(0) if tail else ""
+        domain = spec[: len(spec) - len(cidr_text)]
         if not domain:
             return None, f"'{name}:' needs a domain"
         error = _domain_spec_error(domain)
@@ -245,8 +254,6 @@ def _parse_mechanism(term: str) -> tuple[SpfMechanism | None, str | None]:
         cidr6 = int(cidr.group(2)) if cidr.group(2) else None
         if (cidr4 is not None and cidr4 > 32) or (cidr6 is not None and cidr6 > 128):
             return None, f"prefix length out of range '{cidr_text}'"
-    elif rest and not rest.startswith(":"):
-        return None, f"unknown mechanism '{name}{rest}'"
     return SpfMechanism(kind, qualifier, domain=domain, cidr4=cidr4, cidr6=cidr6, text=term), None
 
 
@@ -267,8 +274,9 @@ def _network_error(kind: Mechanism, network: str) -> str | None:
     return None
 
 
-def _macro_error(value: str) -> str | None:
-    """Checks a macro-string (RFC 7208 §7.1)."""
+def _macro_error(value: str, *, domain_spec: bool = False) -> str | None:
+    """Checks a macro-string (RFC 7208 §7.1); in a domain-spec the letters c, r and t are not
+    allowed (they only make sense in explanation text)."""
     i = 0
     while i < len(value):
         ch = value[i]
@@ -280,6 +288,8 @@ def _macro_error(value: str) -> str | None:
             match = _MACRO_EXPAND.match(value, i)
             if not match:
                 return f"bad macro at '{value[i:]}'"
+            if domain_spec and match.group(1).lower() in _EXPLANATION_ONLY:
+                return f"macro '{match.group(0)}' is allowed only in explanation text"
             i = match.end()
             continue
         if not 0x21 <= ord(ch) <= 0x7E:
@@ -289,18 +299,24 @@ def _macro_error(value: str) -> str | None:
 
 
 def _domain_spec_error(spec: str) -> str | None:
-    """A domain-spec: a macro-string ending in a top label or a macro (RFC 7208 §7.1)."""
-    if "%" not in spec:
-        if not is_domain_name(spec):
-            return f"'{spec}' is not a valid domain name"
-        return None
-    error = _macro_error(spec)
+    """domain-spec = macro-string domain-end; domain-end = "." toplabel ["."] / macro-expand
+    (RFC 7208 §7.1). Any visible character but "%" may appear before the domain-end."""
+    if not spec:
+        return "'' is not a valid domain name"
+    error = _macro_error(spec, domain_spec=True)
     if error:
         return error
     if spec.endswith("}"):
         return None
-    # domain-end = "." toplabel ["."]
-    tail = spec.rstrip(".").rsplit(".", 1)
-    if len(tail) != 2 or not re.fullmatch(r"(?=.*[a-z])[a-z0-9-]+", tail[1], re.IGNORECASE):
+    name = spec[:-1] if spec.endswith(".") else spec
+    labels = name.split(".")
+    if len(labels) < 2 or not _TOPLABEL.fullmatch(labels[-1]):
+        if "%" not in spec:
+            return f"'{spec}' is not a valid domain name"
         return f"'{spec}' does not end in a domain name or a macro"
+    if "%" not in spec and (
+        any(not label or len(label) > 63 for label in labels) or len(name) > 253
+    ):
+        # Legal for the ABNF, but no DNS query can be made for it (RFC 1035 §2.3.4).
+        return f"'{spec}' is not a valid domain name"
     return None

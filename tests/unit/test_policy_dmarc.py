@@ -94,3 +94,44 @@ def test_report_uri() -> None:
         None,
     )
     assert parse_report_uri("https://example.com/r").error is None
+
+
+# --- issue 10, item 8 ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text", ["V=DMARC1; P=reject", "v=DMARC1; P=Reject; SP=none", " V = DMARC1 ;p=reject"]
+)
+def test_tag_names_are_case_insensitive(text: str) -> None:
+    # ABNF string literals are case-insensitive (RFC 5234 §2.3); only the version value
+    # "DMARC1" is spelled with %x (case-sensitive).
+    assert is_dmarc_record(text)
+    assert dmarc_records_among(["v=spf1 -all", text]) == (text,)
+    record = parse_dmarc(text)
+    assert record.is_valid, record.errors
+    assert record.policy is DmarcPolicy.REJECT
+    assert record.warnings == ()
+
+
+def test_version_value_stays_case_sensitive() -> None:
+    assert not is_dmarc_record("v=dmarc1; p=reject")
+
+
+def test_invalid_sp_with_valid_rua_falls_back_to_none() -> None:
+    # RFC 7489 §6.6.3 step 6: an invalid "sp" with a valid rua: act as if p=none.
+    record = parse_dmarc("v=DMARC1; p=reject; sp=bogus; rua=mailto:d@example.com")
+    assert record.is_usable
+    assert record.effective_subdomain_policy is DmarcPolicy.NONE
+    assert record.effective_policy is DmarcPolicy.NONE
+
+
+def test_invalid_sp_without_rua_is_not_usable() -> None:
+    record = parse_dmarc("v=DMARC1; p=reject; sp=bogus")
+    assert not record.is_usable
+
+
+def test_rf_with_an_unregistered_keyword_is_well_formed() -> None:
+    # rf = Keyword *(":" Keyword) (RFC 7489 §6.4): "other" is a keyword nobody registered.
+    record = parse_dmarc("v=DMARC1; p=reject; rf=afrf:other")
+    assert record.is_valid, record.errors
+    assert not parse_dmarc("v=DMARC1; p=reject; rf=afrf:-bad").is_valid

@@ -388,3 +388,15 @@ async def test_reverse_dns_of_ipv6_addresses() -> None:
     by_address = {r.address: r for r in obs.reverse_dns}
     assert by_address["2001:db8::25"].confirmed_names == ("mail.good.test",)
     assert by_address["127.0.0.10"].confirmed_names == ("mail.good.test",)
+
+
+async def test_upper_case_dmarc_tag_names_are_a_record() -> None:
+    # Issue 10: "V=DMARC1; P=reject" was discarded as "no DMARC record" (tag names are ABNF
+    # literals, case-insensitive).
+    zone = dict(BASE)
+    zone[("_dmarc.good.test", "TXT")] = ("V=DMARC1; P=reject; RUA=mailto:dmarc@good.test",)
+    obs = await gather_policy(ctx_for(zone), "good.test")
+    assert obs.dmarc.record is not None
+    findings, runs = judge_policy(obs)
+    assert not {"dmarc.missing", "dmarc.syntax", "dmarc.policy-none"} & {f.id for f in findings}
+    assert {r.check: r.status for r in runs}["dmarc.policy"] is CheckStatus.PASSED

@@ -667,3 +667,47 @@ def test_catalogue_and_checks_agree() -> None:
     for entry in catalogued:
         assert CATALOGUE[entry].references, entry
         assert CATALOGUE[entry].remediation, entry
+
+
+# --- issue 10, item 8 ------------------------------------------------------------------------
+
+
+def _dmarc(text: str) -> DmarcFacts:
+    return dmarc_facts(text, records=(text,), record=parse_dmarc(text))
+
+
+def test_invalid_sp_with_valid_rua_is_policy_none() -> None:
+    # RFC 7489 §6.6.3: receivers act as if p=none; the usable-policy check must say so.
+    findings, runs = judge(
+        good(dmarc=_dmarc("v=DMARC1; p=reject; sp=bogus; rua=mailto:d@good.test"))
+    )
+    assert "dmarc.policy-none" in findings
+    assert runs["dmarc.policy"].status is CheckStatus.FAILED
+
+
+def test_invalid_sp_reaches_an_inherited_subdomain() -> None:
+    text = "v=DMARC1; p=reject; sp=bogus; rua=mailto:d@good.test"
+    dmarc = DmarcFacts(
+        "sub.good.test",
+        D,
+        (nx("_dmarc.sub.good.test", "TXT"), ok("_dmarc.good.test", "TXT", text)),
+        D,
+        (text,),
+        parse_dmarc(text),
+    )
+    findings, _ = judge(good(domain="sub.good.test", dmarc=dmarc))
+    assert "dmarc.policy-none" in findings
+
+
+def test_p_not_directly_after_v_is_reported_low() -> None:
+    findings, _ = judge(good(dmarc=_dmarc("v=DMARC1; rua=mailto:d@good.test; p=reject")))
+    (syntax,) = findings["dmarc.syntax"]
+    assert syntax.severity is Severity.LOW
+    assert "directly follow" in syntax.detail
+
+
+def test_colon_domain_spf_is_judged_not_rejected() -> None:
+    text = "v=spf1 a:foo:bar/baz.example.com -all"
+    findings, runs = judge(good(spf=spf_facts(text)))
+    assert "spf.syntax" not in findings
+    assert runs["spf.all"].status is CheckStatus.PASSED

@@ -126,3 +126,51 @@ def test_spf_records_among_ignores_other_txt() -> None:
 
 def test_not_an_spf_record() -> None:
     assert parse_spf("v=DMARC1; p=none").errors
+
+
+# --- issue 10, item 8: defects found by the openspf RFC 7208 suite ---------------------------
+
+
+@pytest.mark.parametrize("kind", ["a", "mx"])
+def test_colon_and_slash_are_legal_in_a_domain_spec(kind: str) -> None:
+    # RFC 7208 §7.1: a macro-literal is any visible character but "%"; only the domain-end
+    # ("." toplabel) is constrained. openspf tests a-colon-domain / mx-colon-domain.
+    record = parse_spf(f"v=spf1 {kind}:foo:bar/baz.example.com")
+    assert record.is_valid, record.errors
+    assert record.mechanisms[0].domain == "foo:bar/baz.example.com"
+    assert record.mechanisms[0].cidr4 is None
+
+
+def test_prefix_length_after_a_domain_with_slashes() -> None:
+    record = parse_spf("v=spf1 a:foo:bar/baz.example.com/24//64")
+    assert record.is_valid, record.errors
+    mechanism = record.mechanisms[0]
+    assert (mechanism.domain, mechanism.cidr4, mechanism.cidr6) == (
+        "foo:bar/baz.example.com",
+        24,
+        64,
+    )
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "v=spf1 a:%{r}.example.com -all",
+        "v=spf1 include:%{r}.example.com -all",
+        "v=spf1 exists:%{c}.%{t}.example.com -all",
+        "v=spf1 redirect=%{t}.example.com",
+        "v=spf1 -all exp=%{r}.example.com",
+        "v=spf1 mx:%{C}.example.com -all",
+    ],
+)
+def test_macro_letters_c_r_t_only_in_explanation_text(text: str) -> None:
+    # RFC 7208 §7.1: c, r and t are allowed only in the TXT string exp= points at, never in a
+    # domain-spec (openspf exp-only-macro-char).
+    record = parse_spf(text)
+    assert not record.is_valid
+    assert "only in explanation" in record.errors[0]
+
+
+def test_other_macro_letters_stay_valid_in_domain_specs() -> None:
+    record = parse_spf("v=spf1 exists:%{i}.%{l1r-}.%{d2}.%{h}.%{v}.%{o}.%{s}.%{p}.example.com -all")
+    assert record.is_valid, record.errors

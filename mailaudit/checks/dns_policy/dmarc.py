@@ -38,13 +38,28 @@ def _check_dmarc_record(obs: PolicyObservation) -> _Verdict:
     assert record is not None
     if record.errors:
         severity = None if record.is_usable else Severity.HIGH
-        discarded = "" if record.is_usable else " Receivers discard the record."
+        if not record.is_usable:
+            consequence = " Receivers discard the record."
+        elif record.falls_back_to_none:
+            consequence = " Receivers treat the record as p=none (RFC 7489 §6.6.3)."
+        else:
+            consequence = ""
         v.add(
             "dmarc.syntax",
             domain,
-            "; ".join(record.errors) + "." + discarded,
+            "; ".join((*record.errors, *record.warnings)) + "." + consequence,
             evidence=[record.text],
             severity=severity,
+        )
+    elif record.warnings:
+        # Off the ABNF but applied by receivers as written (a misplaced `p`, an unknown report
+        # format): worth fixing, no effect on delivery today.
+        v.add(
+            "dmarc.syntax",
+            domain,
+            "; ".join(record.warnings) + ". Receivers still apply the record.",
+            evidence=[record.text],
+            severity=Severity.LOW,
         )
     return v
 
