@@ -4,16 +4,31 @@ autoconfig each have their own rules about redirects)."""
 
 from __future__ import annotations
 
+import ssl
 from dataclasses import dataclass
+from typing import Protocol
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
-from mailaudit.context import Context
 from mailaudit.net.connection import step
 from mailaudit.net.errors import ConnectError, NetError, StepTimeout, TlsError, TooMuchData
+from mailaudit.net.resolver import Resolver
+from mailaudit.settings import Settings
 
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+
+
+class HttpSeams(Protocol):
+    """What a fetch needs from the run's context (`mailaudit.context.Context` has it): named
+    here so that net/ does not import the context, which is built from net/."""
+
+    @property
+    def settings(self) -> Settings: ...
+    @property
+    def resolver(self) -> Resolver: ...
+    @property
+    def verifying_tls(self) -> ssl.SSLContext: ...
 
 
 class HttpError(NetError):
@@ -40,7 +55,7 @@ class HttpResponse:
 
 
 async def fetch(
-    ctx: Context,
+    ctx: HttpSeams,
     url: str,
     *,
     method: str = "GET",
@@ -72,7 +87,7 @@ async def fetch(
 
 
 async def _one(
-    ctx: Context,
+    ctx: HttpSeams,
     url: str,
     target: str,
     address: str,
