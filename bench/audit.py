@@ -23,8 +23,7 @@ sys.path.insert(0, str(ROOT))
 
 from mailaudit.audit.runner import AuditOptions, run_audit  # noqa: E402
 from mailaudit.context import Context  # noqa: E402
-from mailaudit.model import Severity  # noqa: E402
-from mailaudit.report.model import Report  # noqa: E402
+from mailaudit.model import Report, Severity  # noqa: E402
 from mailaudit.settings import Settings  # noqa: E402
 
 INFRASTRUCTURE = {"lab.test", "collector.test"}

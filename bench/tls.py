@@ -39,8 +39,7 @@ sys.path.insert(0, str(ROOT))
 
 from mailaudit.checks.tls import judge_consistency, judge_tls  # noqa: E402
 from mailaudit.context import Context  # noqa: E402
-from mailaudit.probes.model import Scheme  # noqa: E402
-from mailaudit.probes.tls_model import TlsTarget  # noqa: E402
+from mailaudit.model import Scheme, TlsTarget  # noqa: E402
 from mailaudit.probes.tls_scan import TLS_CONNECTIONS_PER_ENDPOINT, scan_tls  # noqa: E402
 from mailaudit.settings import Settings  # noqa: E402
 

@@ -54,12 +54,12 @@ _HOME = {
     "Limits": "mailaudit.settings",
     "DiscoveryResult": "mailaudit.discovery",
     "discover": "mailaudit.discovery",
-    "Endpoint": "mailaudit.probes.model",
-    "Observation": "mailaudit.probes.model",
-    "Scheme": "mailaudit.probes.model",
+    "Endpoint": "mailaudit.model",
+    "Observation": "mailaudit.model",
+    "Scheme": "mailaudit.model",
     "probe": "mailaudit.probes.endpoint",
     "probe_all_addresses": "mailaudit.probes.endpoint",
-    "Report": "mailaudit.report.model",
+    "Report": "mailaudit.model",
     "load_report": "mailaudit.report.json_report",
     "render": "mailaudit.report.formats",
 }
@@ -68,12 +68,19 @@ if TYPE_CHECKING:
     from mailaudit.audit.runner import AuditOptions, run_audit
     from mailaudit.context import Context
     from mailaudit.discovery import DiscoveryResult, discover
-    from mailaudit.model import CheckRun, CheckStatus, Finding, Severity
+    from mailaudit.model import (
+        CheckRun,
+        CheckStatus,
+        Endpoint,
+        Finding,
+        Observation,
+        Report,
+        Scheme,
+        Severity,
+    )
     from mailaudit.probes.endpoint import probe, probe_all_addresses
-    from mailaudit.probes.model import Endpoint, Observation, Scheme
     from mailaudit.report.formats import render
     from mailaudit.report.json_report import load_report
-    from mailaudit.report.model import Report
     from mailaudit.settings import Limits, Settings, Timeouts
 
 

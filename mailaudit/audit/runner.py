@@ -19,16 +19,29 @@ from mailaudit.checks.protocol import judge_endpoint, judge_host
 from mailaudit.checks.tls import judge_consistency, judge_tls
 from mailaudit.context import Context
 from mailaudit.discovery import DiscoveryResult, GuessMode, Security, discover
-from mailaudit.model import CheckRun, Finding
+from mailaudit.model import (
+    SCHEMA_VERSION,
+    CheckRun,
+    DomainReport,
+    Endpoint,
+    EndpointReport,
+    Finding,
+    Observation,
+    PolicyObservation,
+    ProbeStatus,
+    ProtocolAudit,
+    Report,
+    RunInfo,
+    Scheme,
+    TlsScan,
+    TlsTarget,
+)
 from mailaudit.net.errors import DnsError
 from mailaudit.probes.certificate_chain import fetch_mx_chain
-from mailaudit.probes.dns_policy import PolicyObservation, gather_policy
+from mailaudit.probes.dns_policy import gather_policy
 from mailaudit.probes.endpoint import probe
-from mailaudit.probes.model import Endpoint, Observation, ProbeStatus, Scheme
-from mailaudit.probes.protocol_audit import DEFAULT_RELAY_TEST_DOMAIN, ProtocolAudit, audit_endpoint
-from mailaudit.probes.tls_model import TlsScan, TlsTarget
+from mailaudit.probes.protocol_audit import DEFAULT_RELAY_TEST_DOMAIN, audit_endpoint
 from mailaudit.probes.tls_scan import scan_tls
-from mailaudit.report.model import SCHEMA_VERSION, DomainReport, EndpointReport, Report, RunInfo
 
 _SERVICE_LABELS = {"smtp": ("smtp",), "imap": ("imap",), "pop3": ("pop3", "pop")}
 

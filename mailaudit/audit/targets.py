@@ -8,9 +8,8 @@ from enum import StrEnum
 
 from mailaudit.context import Context
 from mailaudit.discovery.guess import GUESS_PLAN
-from mailaudit.discovery.model import ServerSetting
+from mailaudit.model import Endpoint, Scheme, ServerSetting
 from mailaudit.net.errors import DnsError
-from mailaudit.probes.model import Endpoint, Scheme
 
 
 class Role(StrEnum):

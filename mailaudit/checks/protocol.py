@@ -31,20 +31,25 @@ from mailaudit.checks.protocol_common import (
     service_of,
 )
 from mailaudit.checks.protocol_host import judge_host, judge_host_ports
-from mailaudit.model import CheckRun, CheckStatus, Confidence, Finding, TranscriptLine
-from mailaudit.probes.audit_model import (
+from mailaudit.model import (
     AttemptKind,
     AuthProbe,
+    CheckRun,
+    CheckStatus,
+    Confidence,
     EnumerationProbe,
+    Finding,
     InjectionProbe,
+    Observation,
     Outcome,
+    ProbeStatus,
     ProtocolAudit,
     RcptAttempt,
     RcptTest,
+    Scheme,
     ServerReply,
-    greeting_name,
+    TranscriptLine,
 )
-from mailaudit.probes.model import Observation, ProbeStatus, Scheme
 
 __all__ = ["checks_for", "judge_endpoint", "judge_host", "judge_host_ports", "service_of"]
 
@@ -493,7 +498,7 @@ class _Judge:
             return _Verdict(CheckStatus.NOT_TESTED, facts.reason)
         obs = self.obs
         cert = obs.tls.certificate if obs.tls else None
-        greeting = greeting_name(obs)
+        greeting = obs.greeting_name
         problems = hostname_problems(
             greeting_name=greeting,
             address=obs.address,

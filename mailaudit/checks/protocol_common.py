@@ -6,8 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from mailaudit.model import Direction, TranscriptLine
-from mailaudit.probes.model import Observation, Scheme
+from mailaudit.model import Direction, Observation, Scheme, TranscriptLine
 
 
 def service_of(scheme: Scheme) -> str:

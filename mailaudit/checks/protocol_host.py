@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from mailaudit.checks.catalogue import finding
 from mailaudit.checks.protocol_common import failure_text, service_of
-from mailaudit.model import CheckRun, CheckStatus, Finding
-from mailaudit.probes.model import Observation, ProbeStatus, Scheme
+from mailaudit.model import CheckRun, CheckStatus, Finding, Observation, ProbeStatus, Scheme
 
 __all__ = ["judge_host", "judge_host_ports"]
 

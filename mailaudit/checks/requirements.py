@@ -6,10 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from mailaudit.checks.catalogue import finding
-from mailaudit.model import CheckRun, CheckStatus, Finding
-from mailaudit.probes.model import ProbeStatus
-from mailaudit.report import policy_catalogue as ids
-from mailaudit.report.model import EndpointReport
+from mailaudit.checks.catalogue import policy_file as ids
+from mailaudit.model import CheckRun, CheckStatus, EndpointReport, Finding, ProbeStatus
 
 __all__ = ["TLS_ALIASES", "TLS_VERSIONS", "Requirement", "judge_requirement"]
 

@@ -31,13 +31,15 @@ from mailaudit.checks.tls_vulns import (
     _check_renegotiation,
     _check_robot,
 )
-from mailaudit.model import CheckRun, Finding, Severity
-from mailaudit.net.tls import CertificateInfo
-from mailaudit.probes.tls_model import (
+from mailaudit.model import (
     CertificateDeployment,
+    CertificateInfo,
+    CheckRun,
     CipherSuite,
+    Finding,
     ScanErrorReason,
     ScanPart,
+    Severity,
     TlsScan,
     TlsVersion,
 )

@@ -6,9 +6,10 @@ from collections.abc import Sequence
 
 from mailaudit.checks.catalogue import finding
 from mailaudit.checks.tls_verdict import _MTA_CONTEXT
-from mailaudit.model import Finding, Severity
-from mailaudit.probes.model import Scheme
-from mailaudit.probes.tls_model import (
+from mailaudit.model import (
+    Finding,
+    Scheme,
+    Severity,
     TlsScan,
 )
 

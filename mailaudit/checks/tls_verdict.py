@@ -7,11 +7,13 @@ from dataclasses import dataclass, field
 
 from mailaudit.checks.catalogue import finding
 from mailaudit.checks.verdict import status_of
-from mailaudit.model import CheckRun, Finding, Severity
-from mailaudit.probes.model import Scheme
-from mailaudit.probes.tls_model import (
+from mailaudit.model import (
     CIPHER_PARTS,
+    CheckRun,
+    Finding,
     ScanPart,
+    Scheme,
+    Severity,
     TlsScan,
 )
 

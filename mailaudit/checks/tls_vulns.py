@@ -4,9 +4,9 @@ fallback SCSV."""
 from __future__ import annotations
 
 from mailaudit.checks.tls_verdict import _PROTOCOL_PARTS, _is_mta, _pick, _Verdict
-from mailaudit.model import Severity
-from mailaudit.probes.tls_model import (
+from mailaudit.model import (
     ScanPart,
+    Severity,
     TlsScan,
 )
 

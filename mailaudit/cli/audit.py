@@ -14,9 +14,7 @@ from mailaudit.audit.runner import AuditOptions, run_audit
 from mailaudit.audit.targets import Role
 from mailaudit.cli.options import EXIT_USAGE, fail_on_option, network_options, settings_from
 from mailaudit.context import Context
-from mailaudit.model import Severity
-from mailaudit.probes.audit_model import HOSTNAME
-from mailaudit.probes.model import Endpoint
+from mailaudit.model import HOSTNAME, Endpoint, Severity
 from mailaudit.report.exit_codes import exit_code
 from mailaudit.report.formats import FORMATS, render
 from mailaudit.report.policy import PolicyError, apply_policy, load_policy

@@ -11,8 +11,8 @@ import click
 
 from mailaudit.cli.options import EXIT_NOT_TESTED, EXIT_OK, network_options, settings_from
 from mailaudit.context import Context
+from mailaudit.model import Endpoint, Observation
 from mailaudit.probes.endpoint import probe_all_addresses
-from mailaudit.probes.model import Endpoint, Observation
 from mailaudit.report.probe_text import render_observations
 from mailaudit.serial import to_data
 

@@ -10,7 +10,10 @@ source priority. See `mailaudit.discovery.run`.
 from mailaudit.discovery.autoconfig_xml import parse_config
 from mailaudit.discovery.ispdb_lint import LintReport, lint_file, lint_files
 from mailaudit.discovery.login import Credentials
-from mailaudit.discovery.model import (
+from mailaudit.discovery.query import Query, parse_query
+from mailaudit.discovery.run import GuessMode, discover
+from mailaudit.discovery.xmlsafe import ConfigError
+from mailaudit.model import (
     Candidate,
     DiscoveryResult,
     LoginCheck,
@@ -28,9 +31,6 @@ from mailaudit.discovery.model import (
     Verification,
     VerificationStatus,
 )
-from mailaudit.discovery.query import Query, parse_query
-from mailaudit.discovery.run import GuessMode, discover
-from mailaudit.discovery.xmlsafe import ConfigError
 
 __all__ = [
     "Candidate",

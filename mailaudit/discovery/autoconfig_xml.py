@@ -11,15 +11,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from mailaudit.discovery.model import (
+from mailaudit.discovery.query import Query
+from mailaudit.discovery.xmlsafe import ConfigError, child, child_text, local_name, parse_document
+from mailaudit.model import (
     Protocol,
     ProviderConfig,
     Security,
     ServerSetting,
     UsernameForm,
 )
-from mailaudit.discovery.query import Query
-from mailaudit.discovery.xmlsafe import ConfigError, child, child_text, local_name, parse_document
 
 KNOWN_PLACEHOLDERS = ("%EMAILADDRESS%", "%EMAILLOCALPART%", "%EMAILDOMAIN%", "%REALNAME%")
 

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from xml.sax.saxutils import escape
 
-from mailaudit.discovery.model import Protocol, Security, ServerSetting, UsernameForm
 from mailaudit.discovery.xmlsafe import ConfigError, child, child_text, local_name, parse_document
+from mailaudit.model import Protocol, Security, ServerSetting, UsernameForm
 
 REQUEST_SCHEMA = "http://schemas.microsoft.com/exchange/autodiscover/outlook/requestschema/2006"
 RESPONSE_SCHEMA = "http://schemas.microsoft.com/exchange/autodiscover/outlook/responseschema/2006a"

@@ -21,10 +21,10 @@ from mailaudit.context import Context
 from mailaudit.discovery.autodiscover import Action, AutodiscoverResponse, parse_response
 from mailaudit.discovery.autodiscover import request_body as pox_request_body
 from mailaudit.discovery.fetch import Fetcher, describe_error, fetch_following, host_of
-from mailaudit.discovery.model import ServerSetting, Source, SourceStatus, Trust
 from mailaudit.discovery.query import DomainRules, Query
 from mailaudit.discovery.sources import Found, SourceLog, SourceRun
 from mailaudit.discovery.xmlsafe import ConfigError
+from mailaudit.model import ServerSetting, Source, SourceStatus, Trust
 from mailaudit.net.errors import NetError
 from mailaudit.net.http import fetch
 from mailaudit.net.resolver import AnswerStatus

@@ -8,7 +8,9 @@ from __future__ import annotations
 import asyncio
 
 from mailaudit.context import Context
-from mailaudit.discovery.model import (
+from mailaudit.discovery.query import Query
+from mailaudit.discovery.sources import Found, SourceLog, SourceRun
+from mailaudit.model import (
     Protocol,
     Security,
     ServerSetting,
@@ -17,8 +19,6 @@ from mailaudit.discovery.model import (
     Trust,
     UsernameForm,
 )
-from mailaudit.discovery.query import Query
-from mailaudit.discovery.sources import Found, SourceLog, SourceRun
 from mailaudit.net.errors import NetError
 
 # protocol -> (host prefixes in order, (port, security) in order: implicit TLS first)

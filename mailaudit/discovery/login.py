@@ -20,8 +20,8 @@ from collections.abc import Awaitable
 from dataclasses import dataclass, field
 
 from mailaudit.context import Context
-from mailaudit.discovery.model import LoginCheck, LoginStatus, Protocol, Recommendation, Security
 from mailaudit.discovery.query import DomainRules, Query
+from mailaudit.model import LoginCheck, LoginStatus, Protocol, Recommendation, Security
 from mailaudit.net.clients import ImapClient, Pop3Client, SmtpClient
 from mailaudit.net.connection import Connection
 from mailaudit.net.errors import NetError

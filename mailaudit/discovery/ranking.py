@@ -12,18 +12,19 @@ from collections.abc import Iterable, Sequence
 from dataclasses import replace
 
 from mailaudit.checks.catalogue import finding
-from mailaudit.discovery.model import (
+from mailaudit.discovery.verify import offers_valid_starttls
+from mailaudit.model import (
     Candidate,
+    Finding,
     Protocol,
     Recommendation,
     Security,
     ServerSetting,
+    Severity,
     Source,
     Trust,
     VerificationStatus,
 )
-from mailaudit.discovery.verify import offers_valid_starttls
-from mailaudit.model import Finding, Severity
 
 _OAUTH = {"XOAUTH2", "OAUTHBEARER"}
 _HASHED = {"CRAM-MD5", "DIGEST-MD5", "SCRAM-SHA-1", "SCRAM-SHA-256", "APOP"}

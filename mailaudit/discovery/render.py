@@ -11,7 +11,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Iterable
 
 from mailaudit.discovery.autodiscover import ENVELOPE_SCHEMA, RESPONSE_SCHEMA
-from mailaudit.discovery.model import (
+from mailaudit.model import (
     DiscoveryResult,
     Protocol,
     Recommendation,

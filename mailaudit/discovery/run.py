@@ -18,19 +18,6 @@ from mailaudit.discovery.autodiscover_fetch import autodiscover
 from mailaudit.discovery.dnsmemo import with_run_resolver
 from mailaudit.discovery.guess import guess
 from mailaudit.discovery.login import Credentials, check_login, login_refusal
-from mailaudit.discovery.model import (
-    Attempt,
-    Candidate,
-    DiscoveryResult,
-    LoginCheck,
-    LoginStatus,
-    ProviderConfig,
-    Recommendation,
-    Source,
-    SourceOutcome,
-    SourceStatus,
-    VerificationStatus,
-)
 from mailaudit.discovery.query import DomainRules, Query, parse_query
 from mailaudit.discovery.ranking import (
     alternative_outgoing,
@@ -50,6 +37,19 @@ from mailaudit.discovery.sources import (
     srv,
 )
 from mailaudit.discovery.verify import Verifier
+from mailaudit.model import (
+    Attempt,
+    Candidate,
+    DiscoveryResult,
+    LoginCheck,
+    LoginStatus,
+    ProviderConfig,
+    Recommendation,
+    Source,
+    SourceOutcome,
+    SourceStatus,
+    VerificationStatus,
+)
 from mailaudit.net.resolver import Resolver
 
 

@@ -17,8 +17,11 @@ from mailaudit.checks.catalogue import finding
 from mailaudit.context import Context
 from mailaudit.discovery.autoconfig_xml import parse_config, read_raw
 from mailaudit.discovery.fetch import Fetcher, describe_error, fetch_following
-from mailaudit.discovery.model import (
+from mailaudit.discovery.query import DomainRules, Query
+from mailaudit.discovery.xmlsafe import MAX_DOCUMENT_BYTES, ConfigError
+from mailaudit.model import (
     Attempt,
+    Finding,
     Protocol,
     ProviderConfig,
     Security,
@@ -29,9 +32,6 @@ from mailaudit.discovery.model import (
     Trust,
     UsernameForm,
 )
-from mailaudit.discovery.query import DomainRules, Query
-from mailaudit.discovery.xmlsafe import MAX_DOCUMENT_BYTES, ConfigError
-from mailaudit.model import Finding
 from mailaudit.net.errors import NetError
 from mailaudit.net.http import fetch
 from mailaudit.net.resolver import AnswerStatus

@@ -13,14 +13,17 @@ import contextlib
 from dataclasses import replace
 
 from mailaudit.context import Context
-from mailaudit.discovery.model import (
+from mailaudit.model import (
+    Endpoint,
+    Observation,
+    ProbeStatus,
+    Scheme,
     Security,
     ServerSetting,
     Verification,
     VerificationStatus,
 )
 from mailaudit.probes.endpoint import probe
-from mailaudit.probes.model import Endpoint, Observation, ProbeStatus, Scheme
 
 _UNREACHABLE_STEPS = frozenset({"resolve", "connect"})
 # Share of the per-candidate budget that one step (connect, a reply, a handshake) may take.

@@ -6,16 +6,24 @@ here judges. `mailaudit.checks.protocol` turns these facts into findings.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from mailaudit.model import TranscriptLine
-from mailaudit.probes.model import Observation
+from mailaudit.model.findings import TranscriptLine
 
-HOSTNAME = re.compile(
-    r"^(?=.{1,253}$)[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,62})(?:\.[A-Za-z0-9_-]{1,63})*\.?$"
-)
+__all__ = [
+    "AttemptKind",
+    "AuthProbe",
+    "CommandPair",
+    "EnumerationProbe",
+    "InjectionProbe",
+    "NameFacts",
+    "Outcome",
+    "ProtocolAudit",
+    "RcptAttempt",
+    "RcptTest",
+    "ServerReply",
+]
 
 
 class Outcome(StrEnum):
@@ -181,15 +189,3 @@ class ProtocolAudit:
     expn: EnumerationProbe
     names: NameFacts
     elapsed_ms: int = 0
-
-
-def greeting_name(observation: Observation) -> str | None:
-    """The host name an SMTP server announces in its greeting (RFC 5321 §4.3.1: the first
-    word after 220), when it looks like one."""
-    if observation.scheme.family != "smtp" or not observation.greeting:
-        return None
-    words = observation.greeting.split("\n")[0].split()
-    if not words:
-        return None
-    name = words[0].rstrip(".")
-    return name.lower() if HOSTNAME.match(name) and "." in name else None

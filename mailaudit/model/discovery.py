@@ -6,8 +6,29 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from mailaudit.model import Finding
-from mailaudit.probes.model import Observation, Scheme
+from mailaudit.model.endpoint import Observation, Scheme
+from mailaudit.model.findings import Finding
+
+__all__ = [
+    "Attempt",
+    "Candidate",
+    "DiscoveryResult",
+    "LoginCheck",
+    "LoginStatus",
+    "Protocol",
+    "ProviderConfig",
+    "Recommendation",
+    "Security",
+    "ServerSetting",
+    "Source",
+    "SourceOutcome",
+    "SourceStatus",
+    "Trust",
+    "UsernameForm",
+    "Verification",
+    "VerificationStatus",
+    "WebMail",
+]
 
 
 class Source(StrEnum):

@@ -1,12 +1,29 @@
-"""Observations: the facts a probe gathered about one endpoint at one address."""
+"""Endpoints and observations: the facts a probe gathered about one endpoint at one address,
+including the TLS session it negotiated and the certificate it was shown."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from enum import StrEnum
 
-from mailaudit.model import TranscriptLine
-from mailaudit.net.tls import TlsSession
+from mailaudit.model.findings import TranscriptLine
+
+__all__ = [
+    "HOSTNAME",
+    "CertificateInfo",
+    "Endpoint",
+    "Observation",
+    "ProbeFailure",
+    "ProbeStatus",
+    "Scheme",
+    "TlsSession",
+]
+
+# The shape of a host name (letters, digits, `-`, `_`; labels up to 63, 253 in all).
+HOSTNAME = re.compile(
+    r"^(?=.{1,253}$)[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,62})(?:\.[A-Za-z0-9_-]{1,63})*\.?$"
+)
 
 
 class Scheme(StrEnum):
@@ -96,6 +113,30 @@ class Endpoint:
         return cls(scheme, host.lower().rstrip("."), port)
 
 
+@dataclass(frozen=True)
+class CertificateInfo:
+    subject: str
+    issuer: str
+    dns_names: tuple[str, ...]
+    not_before: str  # ISO 8601, UTC
+    not_after: str
+    key_type: str
+    key_bits: int | None
+    signature_algorithm: str | None
+    sha256_fingerprint: str
+
+
+@dataclass(frozen=True)
+class TlsSession:
+    version: str
+    cipher: str
+    cipher_bits: int | None
+    # Chain and name validated against the trust store and the name we connected to.
+    certificate_valid: bool
+    verify_error: str | None
+    certificate: CertificateInfo | None
+
+
 class ProbeStatus(StrEnum):
     COMPLETED = "completed"
     # Connected, but the server refused to talk to us now (421, 554 greeting, EHLO refused):
@@ -143,3 +184,15 @@ class Observation:
     @property
     def completed(self) -> bool:
         return self.status is ProbeStatus.COMPLETED
+
+    @property
+    def greeting_name(self) -> str | None:
+        """The host name an SMTP server announces in its greeting (RFC 5321 §4.3.1: the first
+        word after 220), when it looks like one."""
+        if self.scheme.family != "smtp" or not self.greeting:
+            return None
+        words = self.greeting.split("\n")[0].split()
+        if not words:
+            return None
+        name = words[0].rstrip(".")
+        return name.lower() if HOSTNAME.match(name) and "." in name else None

@@ -1,14 +1,20 @@
-"""The one result model: observations gathered by probes and the findings judged from them.
-
-Everything a run produces is a frozen dataclass in this module (or in a module that builds on
-it), and `mailaudit.serial` turns any of them into JSON and back. There is no second, parallel
-JSON model to keep in step.
-"""
+"""Judgements and their record: severities, findings, check runs, and the transcript lines
+that serve as evidence."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+
+__all__ = [
+    "CheckRun",
+    "CheckStatus",
+    "Confidence",
+    "Direction",
+    "Finding",
+    "Severity",
+    "TranscriptLine",
+]
 
 
 class Severity(StrEnum):

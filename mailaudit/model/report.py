@@ -6,12 +6,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from mailaudit.discovery.model import DiscoveryResult
-from mailaudit.model import CheckRun, Finding, Severity
-from mailaudit.probes.audit_model import ProtocolAudit
-from mailaudit.probes.dns_policy import PolicyObservation
-from mailaudit.probes.model import Observation
-from mailaudit.probes.tls_model import TlsScan
+from mailaudit.model.audit import ProtocolAudit
+from mailaudit.model.discovery import DiscoveryResult
+from mailaudit.model.endpoint import Observation
+from mailaudit.model.findings import CheckRun, Finding, Severity
+from mailaudit.model.policy import PolicyObservation
+from mailaudit.model.tls import TlsScan
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "DomainReport",
+    "EndpointReport",
+    "Report",
+    "RunInfo",
+]
 
 SCHEMA_VERSION = "1.0"
 

@@ -6,12 +6,10 @@ ever loading sslyze.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from mailaudit.net.tls import CertificateInfo
-from mailaudit.probes.model import Endpoint, Scheme
+from mailaudit.model.endpoint import CertificateInfo, Endpoint, Scheme
 
 __all__ = [
     "CIPHER_PARTS",
@@ -25,7 +23,6 @@ __all__ = [
     "TlsTarget",
     "TlsVersion",
     "Vulnerabilities",
-    "name_matches",
 ]
 
 
@@ -222,23 +219,3 @@ class TlsScan:
             if error.part is part or error.part in (ScanPart.SCAN, ScanPart.CONNECTIVITY):
                 return error
         return None
-
-
-# ------------------------------------------------------------------------ host name matching
-
-
-def name_matches(dns_names: Iterable[str], host: str) -> bool:
-    """Does a certificate with these subjectAltName DNS names cover `host`? RFC 6125 §6.4.3: a
-    wildcard is only the whole left-most label and stands for exactly one label."""
-    wanted = host.lower().rstrip(".")
-    if not wanted:
-        return False
-    for raw in dns_names:
-        pattern = raw.lower().rstrip(".")
-        if pattern == wanted:
-            return True
-        if pattern.startswith("*.") and "*" not in pattern[2:]:
-            head, sep, rest = wanted.partition(".")
-            if sep and head and rest == pattern[2:] and "." in rest:
-                return True
-    return False

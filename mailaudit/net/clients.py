@@ -8,8 +8,8 @@ import ssl
 from collections.abc import Callable
 from typing import Generic, TypeVar
 
+from mailaudit.model import TlsSession
 from mailaudit.net.connection import Connection
-from mailaudit.net.tls import TlsSession
 from mailaudit.protocols.imap import ImapReader, ImapResponse, ImapTagger, imap_command
 from mailaudit.protocols.pop3 import Pop3Reader, Pop3Response, pop3_command
 from mailaudit.protocols.smtp import SmtpReply, SmtpReplyReader, smtp_command

@@ -14,7 +14,7 @@ import time
 from collections.abc import AsyncIterator, Callable
 from typing import Protocol, TypeVar
 
-from mailaudit.model import Direction, TranscriptLine
+from mailaudit.model import Direction, TlsSession, TranscriptLine
 from mailaudit.net.errors import (
     ConnectError,
     NetError,
@@ -23,7 +23,7 @@ from mailaudit.net.errors import (
     TlsError,
     TooMuchData,
 )
-from mailaudit.net.tls import TlsSession, peer_chain_der, session_facts
+from mailaudit.net.tls import peer_chain_der, session_facts
 from mailaudit.protocols.errors import ProtocolError
 
 T = TypeVar("T")

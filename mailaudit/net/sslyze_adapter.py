@@ -40,10 +40,10 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.utils import CryptographyDeprecationWarning
 
-from mailaudit.net.tls import CertificateInfo, describe_certificate
-from mailaudit.probes.tls_model import (
+from mailaudit.model import (
     CIPHER_PARTS,
     CertificateDeployment,
+    CertificateInfo,
     CipherSuite,
     ProtocolScan,
     ScanError,
@@ -53,8 +53,8 @@ from mailaudit.probes.tls_model import (
     TlsTarget,
     TlsVersion,
     Vulnerabilities,
-    name_matches,
 )
+from mailaudit.net.tls import describe_certificate, name_matches
 
 if TYPE_CHECKING:
     from traceback import TracebackException

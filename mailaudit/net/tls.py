@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import ssl
-from dataclasses import dataclass
+from collections.abc import Iterable
 from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
+
+from mailaudit.model import CertificateInfo, TlsSession
 
 
 def verifying_context(ca_file: str | None) -> ssl.SSLContext:
@@ -31,30 +33,6 @@ def permissive_context() -> ssl.SSLContext:
     ctx.minimum_version = ssl.TLSVersion.MINIMUM_SUPPORTED
     ctx.set_ciphers("ALL:@SECLEVEL=0")
     return ctx
-
-
-@dataclass(frozen=True)
-class CertificateInfo:
-    subject: str
-    issuer: str
-    dns_names: tuple[str, ...]
-    not_before: str  # ISO 8601, UTC
-    not_after: str
-    key_type: str
-    key_bits: int | None
-    signature_algorithm: str | None
-    sha256_fingerprint: str
-
-
-@dataclass(frozen=True)
-class TlsSession:
-    version: str
-    cipher: str
-    cipher_bits: int | None
-    # Chain and name validated against the trust store and the name we connected to.
-    certificate_valid: bool
-    verify_error: str | None
-    certificate: CertificateInfo | None
 
 
 def describe_certificate(der: bytes) -> CertificateInfo:
@@ -133,3 +111,20 @@ def _der(cert: Any) -> bytes:
 
 
 _ENCODING_DER: int = ssl._ssl.ENCODING_DER  # type: ignore[attr-defined]
+
+
+def name_matches(dns_names: Iterable[str], host: str) -> bool:
+    """Does a certificate with these subjectAltName DNS names cover `host`? RFC 6125 §6.4.3: a
+    wildcard is only the whole left-most label and stands for exactly one label."""
+    wanted = host.lower().rstrip(".")
+    if not wanted:
+        return False
+    for raw in dns_names:
+        pattern = raw.lower().rstrip(".")
+        if pattern == wanted:
+            return True
+        if pattern.startswith("*.") and "*" not in pattern[2:]:
+            head, sep, rest = wanted.partition(".")
+            if sep and head and rest == pattern[2:] and "." in rest:
+                return True
+    return False

@@ -9,17 +9,19 @@ after STARTTLS is NOOP.
 from __future__ import annotations
 
 from mailaudit.context import Context
-from mailaudit.model import Direction, TranscriptLine
-from mailaudit.net.clients import ImapClient, Pop3Client, SmtpClient
-from mailaudit.net.errors import DnsError, NetError, TlsError
-from mailaudit.probes.audit_model import (
+from mailaudit.model import (
     AuthProbe,
     CommandPair,
+    Direction,
     EnumerationProbe,
     InjectionProbe,
     NameFacts,
+    Observation,
     Outcome,
+    TranscriptLine,
 )
+from mailaudit.net.clients import ImapClient, Pop3Client, SmtpClient
+from mailaudit.net.errors import DnsError, NetError, TlsError
 from mailaudit.probes.audit_session import (
     SessionError,
     best_effort_command,
@@ -30,7 +32,6 @@ from mailaudit.probes.audit_session import (
     smtp_session,
     tail,
 )
-from mailaudit.probes.model import Observation
 from mailaudit.protocols.imap import ImapResponse, imap_command
 from mailaudit.protocols.pop3 import Pop3Response
 

@@ -16,12 +16,10 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 from mailaudit.context import Context
-from mailaudit.model import Direction, TranscriptLine
+from mailaudit.model import Direction, Observation, Outcome, ServerReply, TranscriptLine
 from mailaudit.net.clients import ImapClient, Pop3Client, SmtpClient
 from mailaudit.net.connection import Connection
 from mailaudit.net.errors import NetError
-from mailaudit.probes.audit_model import Outcome, ServerReply
-from mailaudit.probes.model import Observation
 from mailaudit.protocols.smtp import Ehlo, SmtpReply, parse_ehlo
 
 # Saying goodbye is a courtesy; its answer tells nothing.

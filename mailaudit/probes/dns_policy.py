@@ -16,18 +16,7 @@ from dataclasses import dataclass, field
 from publicsuffixlist import PublicSuffixList
 
 from mailaudit.context import Context
-from mailaudit.net.errors import DnsError, NetError
-from mailaudit.net.http import fetch
-from mailaudit.policy._names import looks_like_ip_literal, normalise
-from mailaudit.policy.dane import TlsaRecord, parse_tlsa, tlsa_matches
-from mailaudit.policy.dmarc import dmarc_records_among, is_dmarc_record, parse_dmarc
-from mailaudit.policy.mtasts import (
-    POLICY_MAX_BYTES,
-    mtasts_records_among,
-    parse_mtasts_policy,
-    parse_mtasts_record,
-)
-from mailaudit.policy.observation import (
+from mailaudit.model import (
     ChainCheck,
     DaneFacts,
     DmarcFacts,
@@ -46,6 +35,17 @@ from mailaudit.policy.observation import (
     SpfNode,
     TlsRptFacts,
 )
+from mailaudit.net.errors import DnsError, NetError
+from mailaudit.net.http import fetch
+from mailaudit.policy._names import looks_like_ip_literal, normalise
+from mailaudit.policy.dane import TlsaRecord, parse_tlsa, tlsa_matches
+from mailaudit.policy.dmarc import dmarc_records_among, is_dmarc_record, parse_dmarc
+from mailaudit.policy.mtasts import (
+    POLICY_MAX_BYTES,
+    mtasts_records_among,
+    parse_mtasts_policy,
+    parse_mtasts_record,
+)
 from mailaudit.policy.spf import (
     Mechanism,
     SpfRecord,
@@ -56,7 +56,6 @@ from mailaudit.policy.tlsrpt import parse_tlsrpt, tlsrpt_records_among
 
 __all__ = [
     "CertificateChainFetcher",
-    "PolicyObservation",
     "gather_policy",
     "lookup",
 ]

@@ -14,12 +14,17 @@ from collections.abc import Awaitable
 from dataclasses import dataclass, field, replace
 
 from mailaudit.context import Context
-from mailaudit.model import TranscriptLine
+from mailaudit.model import (
+    Endpoint,
+    Observation,
+    ProbeFailure,
+    ProbeStatus,
+    TlsSession,
+    TranscriptLine,
+)
 from mailaudit.net.clients import ImapClient, Pop3Client, SmtpClient
 from mailaudit.net.connection import Connection
 from mailaudit.net.errors import DnsError, NetError, TlsError
-from mailaudit.net.tls import TlsSession
-from mailaudit.probes.model import Endpoint, Observation, ProbeFailure, ProbeStatus
 from mailaudit.protocols.imap import (
     capabilities_from,
     imap_auth_mechanisms,

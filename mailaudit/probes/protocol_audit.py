@@ -20,20 +20,16 @@ from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 from mailaudit.context import Context
-from mailaudit.probes.audit_model import (
+from mailaudit.model import (
     HOSTNAME,
-    AttemptKind,
     AuthProbe,
-    CommandPair,
     EnumerationProbe,
     InjectionProbe,
     NameFacts,
+    Observation,
     Outcome,
     ProtocolAudit,
-    RcptAttempt,
     RcptTest,
-    ServerReply,
-    greeting_name,
 )
 from mailaudit.probes.audit_probes import (
     imap_auth,
@@ -42,25 +38,9 @@ from mailaudit.probes.audit_probes import (
     smtp_misc,
     starttls_injection,
 )
-from mailaudit.probes.model import Observation
 from mailaudit.probes.relay import run_rcpt_test, run_relay_pass, submission_plan
 
-__all__ = [
-    "DEFAULT_RELAY_TEST_DOMAIN",
-    "AttemptKind",
-    "AuthProbe",
-    "CommandPair",
-    "EnumerationProbe",
-    "InjectionProbe",
-    "NameFacts",
-    "Outcome",
-    "ProtocolAudit",
-    "RcptAttempt",
-    "RcptTest",
-    "ServerReply",
-    "audit_endpoint",
-    "greeting_name",
-]
+__all__ = ["DEFAULT_RELAY_TEST_DOMAIN", "audit_endpoint"]
 
 # A name under the reserved .invalid TLD (RFC 6761 §6.4): it can never belong to anyone, so even
 # a relay that accepted a recipient there could not deliver to a third party. The price: a server
@@ -112,7 +92,7 @@ async def audit_endpoint(
         )
 
     if family == "smtp":
-        server = greeting_name(observation) or observation.host
+        server = observation.greeting_name or observation.host
         relay = await _bounded(
             budget_s,
             lambda: run_relay_pass(

@@ -27,15 +27,17 @@ import time
 from dataclasses import dataclass
 
 from mailaudit.context import Context
-from mailaudit.model import Direction, TranscriptLine
-from mailaudit.net.errors import NetError
-from mailaudit.probes.audit_model import (
+from mailaudit.model import (
     AttemptKind,
+    Direction,
+    Observation,
     Outcome,
     RcptAttempt,
     RcptTest,
     ServerReply,
+    TranscriptLine,
 )
+from mailaudit.net.errors import NetError
 from mailaudit.probes.audit_session import (
     SessionError,
     SmtpSession,
@@ -45,7 +47,6 @@ from mailaudit.probes.audit_session import (
     smtp_session,
     tail,
 )
-from mailaudit.probes.model import Observation
 from mailaudit.protocols.smtp import smtp_command
 
 MAX_RCPTS_PER_CONNECTION = 8

@@ -11,8 +11,8 @@ import asyncio
 from collections.abc import Sequence
 
 from mailaudit.context import Context
+from mailaudit.model import ScanError, ScanErrorReason, ScanPart, TlsScan, TlsTarget
 from mailaudit.net.sslyze_adapter import scan_endpoints
-from mailaudit.probes.tls_model import ScanError, ScanErrorReason, ScanPart, TlsScan, TlsTarget
 
 __all__ = [
     "TLS_CONCURRENT_SERVERS",

@@ -1,8 +1,8 @@
 """Reports: one `Report` model rendered as JSON (with a committed JSON Schema), HTML, terminal
 text, SARIF 2.1.0 and JUnit XML; policy files with waivers; diffs; CI exit codes.
 
-Names are loaded on first use, so scanning code that imports `mailaudit.report.model` never pulls
-in jinja2 or rich.
+The Report itself and its parts live in `mailaudit.model`. Names are loaded on first use, so
+scanning code never pulls in jinja2 or rich.
 """
 
 from __future__ import annotations
@@ -17,13 +17,6 @@ if TYPE_CHECKING:
     from mailaudit.report.html import render_html
     from mailaudit.report.json_report import ReportLoadError, dump_report, load_report
     from mailaudit.report.junit import render_junit
-    from mailaudit.report.model import (
-        SCHEMA_VERSION,
-        DomainReport,
-        EndpointReport,
-        Report,
-        RunInfo,
-    )
     from mailaudit.report.policy import (
         Policy,
         PolicyError,
@@ -41,11 +34,6 @@ if TYPE_CHECKING:
 
 # Public name -> the module that defines it.
 _WHERE = {
-    "SCHEMA_VERSION": "model",
-    "DomainReport": "model",
-    "EndpointReport": "model",
-    "Report": "model",
-    "RunInfo": "model",
     "ReportLoadError": "json_report",
     "dump_report": "json_report",
     "load_report": "json_report",
@@ -76,18 +64,13 @@ _WHERE = {
 
 __all__ = [
     "FORMATS",
-    "SCHEMA_VERSION",
-    "DomainReport",
     "DomainSummary",
-    "EndpointReport",
     "Policy",
     "PolicyError",
     "Progress",
-    "Report",
     "ReportDiff",
     "ReportLoadError",
     "Requirement",
-    "RunInfo",
     "Waiver",
     "apply_policy",
     "apply_policy_file",

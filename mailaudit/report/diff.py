@@ -10,9 +10,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from mailaudit.model import Finding, Severity
+from mailaudit.model import Finding, Report, Severity
 from mailaudit.report.exit_codes import EXIT_FINDINGS, EXIT_OK
-from mailaudit.report.model import Report
 from mailaudit.serial import to_data
 
 __all__ = ["ReportDiff", "diff_exit_code", "diff_reports", "render_diff_json", "render_diff_text"]

@@ -14,8 +14,7 @@ error) belongs to the command line.
 
 from __future__ import annotations
 
-from mailaudit.model import Severity
-from mailaudit.report.model import Report
+from mailaudit.model import Report, Severity
 from mailaudit.report.summary import untested
 
 __all__ = ["EXIT_FINDINGS", "EXIT_NOT_TESTED", "EXIT_OK", "EXIT_USAGE", "exit_code", "failing"]

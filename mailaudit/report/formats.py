@@ -3,7 +3,7 @@ never loads jinja2 or rich."""
 
 from __future__ import annotations
 
-from mailaudit.report.model import Report
+from mailaudit.model import Report
 
 __all__ = ["FORMATS", "render"]
 

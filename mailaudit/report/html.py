@@ -24,12 +24,19 @@ from typing import Any
 import jinja2
 import markupsafe
 
-from mailaudit.discovery.model import DiscoveryResult
-from mailaudit.model import CheckRun, CheckStatus, Finding, Severity
-from mailaudit.probes.model import ProbeStatus
-from mailaudit.probes.tls_model import TlsScan
+from mailaudit.model import (
+    CheckRun,
+    CheckStatus,
+    DiscoveryResult,
+    DomainReport,
+    EndpointReport,
+    Finding,
+    ProbeStatus,
+    Report,
+    Severity,
+    TlsScan,
+)
 from mailaudit.report.escape import visible_controls
-from mailaudit.report.model import DomainReport, EndpointReport, Report
 from mailaudit.report.summary import (
     GRADES,
     SEVERITIES_WORST_FIRST,

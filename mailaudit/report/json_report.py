@@ -13,7 +13,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from mailaudit.report.model import Report
+from mailaudit.model import Report
 from mailaudit.serial import LoadError, from_data, to_data
 
 __all__ = ["ReportLoadError", "dump_report", "load_report", "validate_report_data"]

@@ -12,8 +12,7 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 
-from mailaudit.model import CheckRun, CheckStatus, Finding
-from mailaudit.report.model import Report
+from mailaudit.model import CheckRun, CheckStatus, Finding, Report
 
 __all__ = ["render_junit"]
 

@@ -30,12 +30,18 @@ from pathlib import Path
 from typing import Any
 
 from mailaudit.checks.catalogue import CATALOGUE, finding
+from mailaudit.checks.catalogue import policy_file as ids
 from mailaudit.checks.requirements import TLS_ALIASES as _TLS_ALIASES
 from mailaudit.checks.requirements import TLS_VERSIONS, Requirement, judge_requirement
-from mailaudit.model import CheckRun, CheckStatus, Finding
-from mailaudit.probes.model import Endpoint
-from mailaudit.report import policy_catalogue as ids
-from mailaudit.report.model import DomainReport, EndpointReport, Report
+from mailaudit.model import (
+    CheckRun,
+    CheckStatus,
+    DomainReport,
+    Endpoint,
+    EndpointReport,
+    Finding,
+    Report,
+)
 
 __all__ = [
     "TLS_VERSIONS",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from mailaudit.probes.model import Observation, ProbeStatus
+from mailaudit.model import Observation, ProbeStatus
 from mailaudit.report.escape import visible_controls
 
 

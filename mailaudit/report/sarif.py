@@ -16,8 +16,7 @@ import json
 from typing import Any
 
 from mailaudit.checks.catalogue import CATALOGUE
-from mailaudit.model import Finding, Severity
-from mailaudit.report.model import Report
+from mailaudit.model import Finding, Report, Severity
 from mailaudit.report.summary import reference_link, untested
 
 __all__ = ["SARIF_SCHEMA_URI", "level", "render_sarif", "sarif_log"]

@@ -22,7 +22,7 @@ from enum import Enum
 from importlib import resources
 from typing import Any, Literal, Union, get_args, get_origin
 
-from mailaudit.report.model import SCHEMA_VERSION, Report
+from mailaudit.model import SCHEMA_VERSION, Report
 
 __all__ = ["SCHEMA_ID", "committed_schema", "json_schema", "schema_text"]
 

@@ -19,9 +19,15 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from mailaudit.model import CheckStatus, Finding, Severity
-from mailaudit.probes.model import ProbeStatus
-from mailaudit.report.model import DomainReport, EndpointReport, Report
+from mailaudit.model import (
+    CheckStatus,
+    DomainReport,
+    EndpointReport,
+    Finding,
+    ProbeStatus,
+    Report,
+    Severity,
+)
 
 __all__ = [
     "GRADES",

@@ -21,9 +21,8 @@ from rich.progress import SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
 
-from mailaudit.model import Finding, Severity
+from mailaudit.model import Finding, Report, Severity
 from mailaudit.report.escape import visible_controls
-from mailaudit.report.model import Report
 from mailaudit.report.summary import (
     domain_endpoints,
     domain_findings,

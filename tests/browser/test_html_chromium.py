@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
+from mailaudit.model import Report
 from mailaudit.report.html import render_html
 from mailaudit.report.json_report import dump_report, load_report
-from mailaudit.report.model import Report
 from tests.browser.conftest import Chromium
 from tests.browser.png import decode
 from tests.unit.report_samples import HOSTILE, hostile_report, relay_report

@@ -13,9 +13,7 @@ import pytest
 from mailaudit.audit.runner import AuditOptions, run_audit
 from mailaudit.audit.targets import Role
 from mailaudit.context import Context
-from mailaudit.model import CheckStatus, Severity
-from mailaudit.probes.model import Endpoint
-from mailaudit.report.model import Report
+from mailaudit.model import CheckStatus, Endpoint, Report, Severity
 
 # The TLS scan and the DNS policy have their own lab tests; leaving them out keeps these quick.
 PROTOCOL_ONLY = AuditOptions(tls=False, policy=False)

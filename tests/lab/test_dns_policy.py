@@ -8,10 +8,9 @@ import pytest
 
 from mailaudit.checks.dns_policy import judge_policy
 from mailaudit.context import Context
-from mailaudit.model import CheckRun, CheckStatus, Finding, Severity
+from mailaudit.model import CheckRun, CheckStatus, FetchStatus, Finding, PolicyObservation, Severity
 from mailaudit.policy.dmarc import DmarcPolicy
 from mailaudit.policy.mtasts import MtaStsMode
-from mailaudit.policy.observation import FetchStatus, PolicyObservation
 from mailaudit.probes.dns_policy import gather_policy
 from mailaudit.serial import from_data, to_data
 from mailaudit.settings import Settings

@@ -13,8 +13,7 @@ import pytest
 
 from mailaudit.checks.dns_policy import judge_policy
 from mailaudit.context import Context
-from mailaudit.model import CheckRun, CheckStatus, Finding, Severity
-from mailaudit.policy.observation import FetchStatus, PolicyObservation
+from mailaudit.model import CheckRun, CheckStatus, FetchStatus, Finding, PolicyObservation, Severity
 from mailaudit.probes.certificate_chain import fetch_mx_chain
 from mailaudit.probes.dns_policy import gather_policy
 from mailaudit.settings import Settings

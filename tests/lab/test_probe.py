@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from mailaudit.context import Context
+from mailaudit.model import Endpoint, ProbeStatus
 from mailaudit.probes.endpoint import probe, probe_all_addresses
-from mailaudit.probes.model import Endpoint, ProbeStatus
 
 GOOD_STARTTLS = [
     "smtp://mail.good.test",

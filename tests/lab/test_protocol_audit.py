@@ -10,10 +10,18 @@ from pathlib import Path
 
 from mailaudit.checks.protocol import judge_endpoint, judge_host
 from mailaudit.context import Context
-from mailaudit.model import CheckRun, CheckStatus, Confidence, Finding, Severity
+from mailaudit.model import (
+    CheckRun,
+    CheckStatus,
+    Confidence,
+    Endpoint,
+    Finding,
+    Observation,
+    ProtocolAudit,
+    Severity,
+)
 from mailaudit.probes.endpoint import probe
-from mailaudit.probes.model import Endpoint, Observation
-from mailaudit.probes.protocol_audit import ProtocolAudit, audit_endpoint
+from mailaudit.probes.protocol_audit import audit_endpoint
 from mailaudit.probes.relay import RECIPIENT, SENDER
 
 

@@ -9,9 +9,8 @@ import pytest
 
 from mailaudit.checks.protocol import judge_endpoint
 from mailaudit.context import Context
-from mailaudit.model import CheckRun, CheckStatus, Finding, Severity
+from mailaudit.model import CheckRun, CheckStatus, Endpoint, Finding, Severity
 from mailaudit.probes.endpoint import probe
-from mailaudit.probes.model import Endpoint
 from mailaudit.probes.protocol_audit import audit_endpoint
 
 

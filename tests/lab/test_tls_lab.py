@@ -16,10 +16,16 @@ import pytest
 
 from mailaudit.checks.tls import judge_consistency, judge_tls
 from mailaudit.context import Context
-from mailaudit.model import Finding, Severity
+from mailaudit.model import (
+    Finding,
+    ScanErrorReason,
+    Scheme,
+    Severity,
+    TlsScan,
+    TlsTarget,
+    TlsVersion,
+)
 from mailaudit.net.errors import DnsError
-from mailaudit.probes.model import Scheme
-from mailaudit.probes.tls_model import ScanErrorReason, TlsScan, TlsTarget, TlsVersion
 from mailaudit.probes.tls_scan import scan_tls
 from tests.conftest import lab_settings
 

@@ -10,22 +10,24 @@ carry markup, terminal escapes and XML-invalid characters.
 from __future__ import annotations
 
 from mailaudit.model import (
+    SCHEMA_VERSION,
+    CertificateInfo,
     CheckRun,
     CheckStatus,
     Confidence,
     Direction,
-    Finding,
-    Severity,
-    TranscriptLine,
-)
-from mailaudit.net.tls import CertificateInfo, TlsSession
-from mailaudit.probes.model import Observation, ProbeFailure, ProbeStatus, Scheme
-from mailaudit.report.model import (
-    SCHEMA_VERSION,
     DomainReport,
     EndpointReport,
+    Finding,
+    Observation,
+    ProbeFailure,
+    ProbeStatus,
     Report,
     RunInfo,
+    Scheme,
+    Severity,
+    TlsSession,
+    TranscriptLine,
 )
 
 HOSTILE = '<script>alert(1)</script> "quoted" & <b>bold</b>'

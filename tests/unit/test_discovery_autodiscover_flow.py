@@ -9,9 +9,9 @@ from dataclasses import dataclass, field
 
 from mailaudit.context import Context
 from mailaudit.discovery.autodiscover_fetch import autodiscover
-from mailaudit.discovery.model import Source, SourceStatus, Trust
 from mailaudit.discovery.query import DomainRules, parse_query
 from mailaudit.discovery.sources import autoconfig
+from mailaudit.model import Source, SourceStatus, Trust
 from mailaudit.net.errors import DnsError
 from mailaudit.net.http import HttpResponse
 from mailaudit.net.resolver import AnswerStatus, DnsAnswer, Resolver, SrvRecord

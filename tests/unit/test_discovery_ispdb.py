@@ -10,8 +10,7 @@ import pytest
 
 from mailaudit.discovery import lint_file, lint_files, parse_config, parse_query
 from mailaudit.discovery.autoconfig_xml import read_raw
-from mailaudit.discovery.model import Protocol, Security, UsernameForm
-from mailaudit.model import Severity
+from mailaudit.model import Protocol, Security, Severity, UsernameForm
 
 ISPDB = Path(__file__).resolve().parents[2].parent / "shared" / "ispdb"
 

@@ -3,21 +3,23 @@ recommended, warnings where a published setting and the server disagree."""
 
 from __future__ import annotations
 
-from mailaudit.discovery.model import (
+from mailaudit.discovery.ranking import alternative_outgoing, auth_from_mechanisms, choose, judge
+from mailaudit.discovery.verify import classify
+from mailaudit.model import (
     Candidate,
+    Observation,
+    ProbeFailure,
+    ProbeStatus,
     Protocol,
     Security,
     ServerSetting,
+    Severity,
     Source,
+    TlsSession,
     Trust,
     UsernameForm,
     VerificationStatus,
 )
-from mailaudit.discovery.ranking import alternative_outgoing, auth_from_mechanisms, choose, judge
-from mailaudit.discovery.verify import classify
-from mailaudit.model import Severity
-from mailaudit.net.tls import TlsSession
-from mailaudit.probes.model import Observation, ProbeFailure, ProbeStatus
 
 TLS_OK = TlsSession("TLSv1.3", "TLS_AES_256_GCM_SHA384", 256, True, None, None)
 TLS_BAD = TlsSession("TLSv1.3", "TLS_AES_256_GCM_SHA384", 256, False, "hostname mismatch", None)

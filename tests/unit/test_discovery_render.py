@@ -14,7 +14,10 @@ from mailaudit.discovery import Credentials, DiscoveryResult, parse_config, pars
 from mailaudit.discovery.autodiscover import Action, parse_response
 from mailaudit.discovery.guess import guess_hosts, guess_settings
 from mailaudit.discovery.login import login_refusal
-from mailaudit.discovery.model import (
+from mailaudit.discovery.query import DomainRules
+from mailaudit.discovery.render import render
+from mailaudit.discovery.sources import autoconfig_urls
+from mailaudit.model import (
     Protocol,
     Recommendation,
     Security,
@@ -25,9 +28,6 @@ from mailaudit.discovery.model import (
     Trust,
     UsernameForm,
 )
-from mailaudit.discovery.query import DomainRules
-from mailaudit.discovery.render import render
-from mailaudit.discovery.sources import autoconfig_urls
 from mailaudit.serial import from_data
 
 

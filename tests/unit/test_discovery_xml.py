@@ -6,8 +6,8 @@ import pytest
 
 from mailaudit.discovery import ConfigError, parse_config, parse_query
 from mailaudit.discovery.autodiscover import Action, parse_response, request_body
-from mailaudit.discovery.model import Protocol, Security, UsernameForm
 from mailaudit.discovery.xmlsafe import MAX_DOCUMENT_BYTES
+from mailaudit.model import Protocol, Security, UsernameForm
 
 QUERY = parse_query("alice@example.org")
 

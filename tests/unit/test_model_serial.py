@@ -2,9 +2,21 @@ from __future__ import annotations
 
 import pytest
 
-from mailaudit.model import CheckRun, CheckStatus, Direction, Finding, Severity, TranscriptLine
-from mailaudit.net.tls import CertificateInfo, TlsSession
-from mailaudit.probes.model import Endpoint, Observation, ProbeFailure, ProbeStatus, Scheme
+from mailaudit.model import (
+    CertificateInfo,
+    CheckRun,
+    CheckStatus,
+    Direction,
+    Endpoint,
+    Finding,
+    Observation,
+    ProbeFailure,
+    ProbeStatus,
+    Scheme,
+    Severity,
+    TlsSession,
+    TranscriptLine,
+)
 from mailaudit.serial import LoadError, from_data, to_data
 
 

@@ -7,9 +7,15 @@ from dataclasses import replace
 import pytest
 
 from mailaudit.checks.dns_policy import judge_mx_certificates
-from mailaudit.model import CheckStatus, Severity
-from mailaudit.net.tls import TlsSession
-from mailaudit.probes.model import Observation, ProbeFailure, ProbeStatus, Scheme
+from mailaudit.model import (
+    CheckStatus,
+    Observation,
+    ProbeFailure,
+    ProbeStatus,
+    Scheme,
+    Severity,
+    TlsSession,
+)
 from tests.unit.test_policy_judge import MX, good, mtasts_facts
 
 VALID = TlsSession("TLSv1.3", "TLS_AES_256_GCM_SHA384", 256, True, None, None)

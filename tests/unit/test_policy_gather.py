@@ -19,10 +19,16 @@ from cryptography.x509.oid import NameOID
 
 from mailaudit.checks.dns_policy import judge_policy
 from mailaudit.context import Context
-from mailaudit.model import CheckRun, CheckStatus, Finding
+from mailaudit.model import (
+    CheckRun,
+    CheckStatus,
+    FetchStatus,
+    Finding,
+    LookupStatus,
+    PolicyObservation,
+)
 from mailaudit.net.errors import DnsError, TlsError
 from mailaudit.net.resolver import AnswerStatus, DnsAnswer, Resolver
-from mailaudit.policy.observation import FetchStatus, LookupStatus, PolicyObservation
 from mailaudit.probes.dns_policy import gather_policy
 from mailaudit.serial import from_data, to_data
 from mailaudit.settings import Settings

@@ -7,16 +7,15 @@ from dataclasses import replace
 import pytest
 
 from mailaudit.checks.dns_policy import judge_policy
-from mailaudit.model import CheckRun, CheckStatus, Finding, Severity
-from mailaudit.policy.dane import DaneMatch, TlsaCheck, parse_tlsa
-from mailaudit.policy.dmarc import parse_dmarc
-from mailaudit.policy.mtasts import parse_mtasts_policy, parse_mtasts_record
-from mailaudit.policy.observation import (
+from mailaudit.model import (
     ChainCheck,
+    CheckRun,
+    CheckStatus,
     DaneFacts,
     DmarcFacts,
     DnssecFacts,
     FetchStatus,
+    Finding,
     Lookup,
     LookupStatus,
     MtaStsFacts,
@@ -26,10 +25,14 @@ from mailaudit.policy.observation import (
     PolicyObservation,
     ReportAuthorisation,
     ReverseDns,
+    Severity,
     SpfFacts,
     SpfNode,
     TlsRptFacts,
 )
+from mailaudit.policy.dane import DaneMatch, TlsaCheck, parse_tlsa
+from mailaudit.policy.dmarc import parse_dmarc
+from mailaudit.policy.mtasts import parse_mtasts_policy, parse_mtasts_record
 from mailaudit.policy.spf import parse_spf
 from mailaudit.policy.tlsrpt import parse_tlsrpt
 

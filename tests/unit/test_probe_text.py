@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from mailaudit.model import Direction, TranscriptLine
-from mailaudit.probes.model import Observation, ProbeStatus, Scheme
+from mailaudit.model import Direction, Observation, ProbeStatus, Scheme, TranscriptLine
 from mailaudit.report.probe_text import render_observations
 
 

@@ -10,29 +10,31 @@ import pytest
 from mailaudit.checks.catalogue import CATALOGUE
 from mailaudit.checks.protocol import checks_for, judge_endpoint, judge_host, judge_host_ports
 from mailaudit.model import (
-    CheckRun,
-    CheckStatus,
-    Confidence,
-    Direction,
-    Finding,
-    Severity,
-    TranscriptLine,
-)
-from mailaudit.net.tls import CertificateInfo, TlsSession
-from mailaudit.probes.audit_model import (
     AttemptKind,
     AuthProbe,
+    CertificateInfo,
+    CheckRun,
+    CheckStatus,
     CommandPair,
+    Confidence,
+    Direction,
     EnumerationProbe,
+    Finding,
     InjectionProbe,
     NameFacts,
+    Observation,
     Outcome,
+    ProbeFailure,
+    ProbeStatus,
     ProtocolAudit,
     RcptAttempt,
     RcptTest,
+    Scheme,
     ServerReply,
+    Severity,
+    TlsSession,
+    TranscriptLine,
 )
-from mailaudit.probes.model import Observation, ProbeFailure, ProbeStatus, Scheme
 from mailaudit.serial import from_data, to_data
 
 C, S = Direction.CLIENT, Direction.SERVER

@@ -9,8 +9,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 import pytest
 
 from mailaudit.context import Context
-from mailaudit.probes.audit_model import AttemptKind, Outcome
-from mailaudit.probes.model import Observation, ProbeStatus, Scheme
+from mailaudit.model import AttemptKind, Observation, Outcome, ProbeStatus, Scheme
 from mailaudit.probes.protocol_audit import audit_endpoint
 from mailaudit.probes.relay import (
     MAX_ERRORS_PER_CONNECTION,

@@ -8,10 +8,9 @@ import pytest
 from click.testing import CliRunner
 
 from mailaudit.cli import main
-from mailaudit.model import Finding, Severity
+from mailaudit.model import Finding, Report, Severity
 from mailaudit.report.diff import diff_exit_code, diff_reports, render_diff_text
 from mailaudit.report.json_report import dump_report
-from mailaudit.report.model import Report
 from tests.unit.report_samples import clean_report, relay_report
 
 NEW_HIGH = Finding(

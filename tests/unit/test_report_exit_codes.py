@@ -5,14 +5,13 @@ import dataclasses
 import pytest
 
 from mailaudit.checks.catalogue import finding
-from mailaudit.model import Finding, Severity
+from mailaudit.model import Finding, Report, Severity
 from mailaudit.report.exit_codes import (
     EXIT_FINDINGS,
     EXIT_NOT_TESTED,
     EXIT_OK,
     exit_code,
 )
-from mailaudit.report.model import Report
 from mailaudit.report.summary import GRADES, domain_summary, untested
 from tests.unit.report_samples import clean_report, hostile_report, relay_report
 

@@ -4,25 +4,23 @@ import dataclasses
 import re
 from html.parser import HTMLParser
 
-from mailaudit.discovery.model import (
+from mailaudit.model import (
+    CipherSuite,
     DiscoveryResult,
     Protocol,
-    Recommendation,
-    Security,
-    ServerSetting,
-    Source,
-    Trust,
-)
-from mailaudit.probes.model import Scheme
-from mailaudit.probes.tls_model import (
-    CipherSuite,
     ProtocolScan,
+    Recommendation,
     ScanError,
     ScanErrorReason,
     ScanPart,
+    Scheme,
+    Security,
+    ServerSetting,
+    Source,
     TlsScan,
     TlsTarget,
     TlsVersion,
+    Trust,
 )
 from mailaudit.report.html import code_spans, render_html, template_dir
 from mailaudit.report.summary import reference_link

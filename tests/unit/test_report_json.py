@@ -11,9 +11,16 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mailaudit.model import CheckRun, CheckStatus, Confidence, Finding, Severity
+from mailaudit.model import (
+    SCHEMA_VERSION,
+    CheckRun,
+    CheckStatus,
+    Confidence,
+    Finding,
+    Report,
+    Severity,
+)
 from mailaudit.report.json_report import ReportLoadError, dump_report, load_report
-from mailaudit.report.model import SCHEMA_VERSION, Report
 from mailaudit.report.schema import _Walker, committed_schema, json_schema, schema_text
 from mailaudit.serial import from_data, to_data
 from tests.unit.report_samples import clean_report, hostile_report, relay_report

@@ -7,11 +7,19 @@ from pathlib import Path
 import pytest
 
 from mailaudit.checks.catalogue import CATALOGUE
-from mailaudit.model import CheckStatus, Finding, Severity
-from mailaudit.net.tls import TlsSession
-from mailaudit.probes.tls_model import CipherSuite, ProtocolScan, TlsScan, TlsTarget, TlsVersion
+from mailaudit.model import (
+    CheckStatus,
+    CipherSuite,
+    Finding,
+    ProtocolScan,
+    Report,
+    Severity,
+    TlsScan,
+    TlsSession,
+    TlsTarget,
+    TlsVersion,
+)
 from mailaudit.report.exit_codes import EXIT_FINDINGS, EXIT_NOT_TESTED, exit_code
-from mailaudit.report.model import Report
 from mailaudit.report.policy import (
     PolicyError,
     apply_policy,

@@ -8,8 +8,7 @@ from typing import Any
 import jsonschema
 import pytest
 
-from mailaudit.model import Severity
-from mailaudit.report.model import Report
+from mailaudit.model import Report, Severity
 from mailaudit.report.sarif import fingerprint, level, render_sarif, sarif_log
 from tests.unit.report_samples import HOSTILE, clean_report, hostile_report, relay_report
 

@@ -22,16 +22,16 @@ from mailaudit.checks.tls import (
     MOZILLA_INTERMEDIATE_TLS13_CIPHERS,
     MOZILLA_INTERMEDIATE_VERSIONS,
 )
-from mailaudit.net import sslyze_adapter
-from mailaudit.net.sslyze_adapter import scan_endpoints
-from mailaudit.probes.model import Scheme
-from mailaudit.probes.tls_model import (
+from mailaudit.model import (
     ScanErrorReason,
     ScanPart,
+    Scheme,
     TlsTarget,
     TlsVersion,
-    name_matches,
 )
+from mailaudit.net import sslyze_adapter
+from mailaudit.net.sslyze_adapter import scan_endpoints
+from mailaudit.net.tls import name_matches
 
 # ---------------------------------------------------------------------------- name matching
 

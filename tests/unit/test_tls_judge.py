@@ -10,16 +10,18 @@ import pytest
 
 from mailaudit.checks.catalogue import CATALOGUE
 from mailaudit.checks.tls import forward_secret, judge_consistency, judge_tls, weaknesses
-from mailaudit.model import CheckStatus, Finding, Severity
-from mailaudit.net.tls import CertificateInfo
-from mailaudit.probes.model import Scheme
-from mailaudit.probes.tls_model import (
+from mailaudit.model import (
     CertificateDeployment,
+    CertificateInfo,
+    CheckStatus,
     CipherSuite,
+    Finding,
     ProtocolScan,
     ScanError,
     ScanErrorReason,
     ScanPart,
+    Scheme,
+    Severity,
     TlsScan,
     TlsTarget,
     TlsVersion,

@@ -9,8 +9,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from mailaudit.context import Context
-from mailaudit.probes.model import Scheme
-from mailaudit.probes.tls_model import ScanErrorReason, TlsTarget
+from mailaudit.model import ScanErrorReason, Scheme, TlsTarget
 from mailaudit.probes.tls_scan import scan_tls, tls_deadline_s
 from mailaudit.settings import Settings, Timeouts
 

@@ -22,9 +22,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from mailaudit.checks.tls import judge_tls
-from mailaudit.model import Severity
-from mailaudit.net.sslyze_adapter import TlsScan, TlsTarget, TlsVersion, scan_endpoints
-from mailaudit.probes.model import Scheme
+from mailaudit.model import Scheme, Severity, TlsScan, TlsTarget, TlsVersion
+from mailaudit.net.sslyze_adapter import scan_endpoints
 
 NOW = datetime.now(UTC)
 INTERMEDIATE_SUITES = (

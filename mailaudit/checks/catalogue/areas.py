@@ -3,6 +3,7 @@
 from mailaudit.checks.catalogue import (  # noqa: F401
     discovery,
     dns,
+    policy_file,
     probe,
     protocol,
     tls,

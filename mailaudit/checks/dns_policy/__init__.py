@@ -31,8 +31,7 @@ from mailaudit.checks.dns_policy.spf import (
     _check_spf_lookups,
     _check_spf_record,
 )
-from mailaudit.model import CheckRun, CheckStatus, Finding
-from mailaudit.policy.observation import LookupStatus, PolicyObservation
+from mailaudit.model import CheckRun, CheckStatus, Finding, LookupStatus, PolicyObservation
 
 __all__ = ["MTASTS_MIN_MAX_AGE_S", "judge_mx_certificates", "judge_policy"]
 

@@ -7,10 +7,13 @@ from dataclasses import dataclass, field
 
 from mailaudit.checks.catalogue import finding
 from mailaudit.checks.verdict import status_of
-from mailaudit.model import CheckRun, CheckStatus, Finding, Severity
-from mailaudit.policy.observation import (
+from mailaudit.model import (
+    CheckRun,
+    CheckStatus,
+    Finding,
     Lookup,
     PolicyObservation,
+    Severity,
 )
 
 

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from mailaudit.checks.dns_policy._verdict import _failed, _not_applicable, _Verdict
-from mailaudit.model import Severity
-from mailaudit.policy.dmarc import DmarcPolicy
-from mailaudit.policy.observation import (
+from mailaudit.model import (
     PolicyObservation,
+    Severity,
 )
+from mailaudit.policy.dmarc import DmarcPolicy
 
 
 def _check_dmarc_record(obs: PolicyObservation) -> _Verdict:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from mailaudit.checks.dns_policy._verdict import _failed, _mx_gate, _not_applicable, _Verdict
-from mailaudit.policy.observation import (
+from mailaudit.model import (
     PolicyObservation,
 )
 

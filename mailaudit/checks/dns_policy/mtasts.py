@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from mailaudit.checks.dns_policy._verdict import _failed, _mx_gate, _not_applicable, _Verdict
-from mailaudit.model import Severity
-from mailaudit.policy.mtasts import MtaStsMode, uncovered_mx_hosts
-from mailaudit.policy.observation import (
+from mailaudit.model import (
     FetchStatus,
     PolicyObservation,
+    Severity,
 )
+from mailaudit.policy.mtasts import MtaStsMode, uncovered_mx_hosts
 
 # RFC 8461 §3.2 suggests a max_age of weeks: below one week we say it is short.
 MTASTS_MIN_MAX_AGE_S = 604_800

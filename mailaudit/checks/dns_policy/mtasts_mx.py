@@ -13,10 +13,8 @@ from collections.abc import Iterable
 
 from mailaudit.checks.dns_policy._verdict import _not_applicable, _Verdict
 from mailaudit.checks.dns_policy.mtasts import _usable_policy_mode
-from mailaudit.model import CheckRun, Finding, Severity
+from mailaudit.model import CheckRun, Finding, Observation, PolicyObservation, Scheme, Severity
 from mailaudit.policy.mtasts import MtaStsMode
-from mailaudit.policy.observation import PolicyObservation
-from mailaudit.probes.model import Observation, Scheme
 
 __all__ = ["judge_mx_certificates"]
 

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from mailaudit.checks.dns_policy._verdict import _failed, _Verdict
-from mailaudit.model import Severity
-from mailaudit.policy.observation import (
+from mailaudit.model import (
     LookupStatus,
     PolicyObservation,
+    Severity,
 )
 
 
