@@ -9,7 +9,7 @@ staggered, implicit TLS first, each within a short budget, so a dead host costs 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from enum import StrEnum
 
@@ -79,13 +79,17 @@ async def discover(
     guess_budget_s: float = GUESS_BUDGET_S,
     credentials: Credentials | None = None,
     allow_foreign_login: bool = False,
+    on_source: SourceListener | None = None,
 ) -> DiscoveryResult:
     """Find and verify the mail settings for an address or a domain. Raises ValueError for a
     query that is neither; network trouble ends up in the result, never as an exception.
 
     With `credentials`, each recommended setting is also asked whether it accepts them — over
     verified TLS only, and only on hosts inside the user's registrable domain unless
-    `allow_foreign_login` (see `mailaudit.discovery.login`)."""
+    `allow_foreign_login` (see `mailaudit.discovery.login`).
+
+    `on_source` is called once per source, as soon as that source has answered and its
+    candidates are verified (the web page shows results as they arrive)."""
     parsed = parse_query(query)
     started = ctx.monotonic()
     rules = DomainRules(ctx.public_suffixes)
@@ -95,13 +99,15 @@ async def discover(
     home = rules.registrable(parsed.domain) or parsed.domain
     fetch_ctx = _fetch_context(ctx)
     verifier = Verifier(ctx)
+    listener = on_source or _nobody
     try:
         published = await _published(
-            fetch_ctx, parsed, rules, verifier, ispdb_dir, ispdb_url, published_budget_s
+            fetch_ctx, parsed, rules, verifier, ispdb_dir, ispdb_url, published_budget_s, listener
         )
         guessed = await _guess(
             fetch_ctx, parsed, verifier, guess_mode, published, guess_budget_s, home
         )
+        listener(guessed[0].outcome, guessed[1])
     finally:
         await verifier.close()
     runs = [*published, guessed]
@@ -136,6 +142,11 @@ async def discover(
 
 
 Verified = tuple[SourceRun, tuple[Candidate, ...]]
+SourceListener = Callable[[SourceOutcome, tuple[Candidate, ...]], None]
+
+
+def _nobody(outcome: SourceOutcome, candidates: tuple[Candidate, ...]) -> None:
+    return None
 
 
 async def _published(
@@ -146,6 +157,7 @@ async def _published(
     ispdb_dir: str | None,
     ispdb_url: str | None,
     budget_s: float,
+    listener: SourceListener,
 ) -> list[Verified]:
     https = autoconfig_urls(query, query.domain, https=True)
     http = autoconfig_urls(query, query.domain, https=False)
@@ -190,7 +202,10 @@ async def _published(
     try:
         return list(
             await asyncio.gather(
-                *(_verified(verifier, run, budget_s, 0.0, 0.0) for run in sources.values())
+                *(
+                    _told(listener, _verified(verifier, run, budget_s, 0.0, 0.0))
+                    for run in sources.values()
+                )
             )
         )
     finally:
@@ -268,6 +283,12 @@ async def _verified(
         )
         for found, verification in zip(run.found, verifications, strict=True)
     )
+    return run, candidates
+
+
+async def _told(listener: SourceListener, verified: Awaitable[Verified]) -> Verified:
+    run, candidates = await verified
+    listener(run.outcome, candidates)
     return run, candidates
 
 
