@@ -15,6 +15,7 @@ _COMMANDS = {
     "mailaudit.cli.discover": ("discover", "ispdb"),
     "mailaudit.cli.audit": ("audit",),
     "mailaudit.cli.reports": ("report", "schema", "diff"),
+    "mailaudit.cli.serve": ("serve",),
 }
 
 

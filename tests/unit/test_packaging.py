@@ -32,11 +32,14 @@ def test_wheel_ships_templates_and_schema_and_renders_from_them(tmp_path: Path) 
     names = set(zipfile.ZipFile(wheel).namelist())
 
     # Then the templates and the schema are inside the package
-    templates = sorted(ROOT.joinpath("reports", "templates").iterdir())
+    root = ROOT.joinpath("reports", "templates")
+    templates = sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file())
     assert templates
     for template in templates:
-        assert f"mailaudit/_templates/{template.name}" in names
+        assert f"mailaudit/_templates/{template}" in names
     assert "mailaudit/report/report.schema.json" in names
+    # The web page's translations (`mailaudit serve`)
+    assert "mailaudit/serve/locale/el/LC_MESSAGES/messages.po" in names
 
     # And, installed apart from the source tree, the HTML renderer finds its templates there
     target = tmp_path / "site"
