@@ -27,10 +27,9 @@ from starlette.types import Receive, Scope, Send
 
 from mailaudit.context import Context
 from mailaudit.discovery import DiscoveryResult, discover
-from mailaudit.discovery.model import Candidate, SourceOutcome
 from mailaudit.discovery.query import Query
 from mailaudit.discovery.render import render
-from mailaudit.report.model import Report
+from mailaudit.model import Candidate, Report, SourceOutcome
 from mailaudit.serve.config import ServeConfig
 from mailaudit.serve.guard import GuardedResolver
 from mailaudit.serve.http import Guarded, hashed, note

@@ -15,9 +15,8 @@ from urllib.parse import urlencode
 
 import markupsafe
 
-from mailaudit.model import Finding, Severity
+from mailaudit.model import DomainReport, EndpointReport, Finding, Report, Severity
 from mailaudit.report.html import render_html
-from mailaudit.report.model import DomainReport, EndpointReport, Report
 from mailaudit.serve.http import CSP
 
 if TYPE_CHECKING:

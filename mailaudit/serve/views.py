@@ -8,7 +8,8 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from mailaudit.discovery.model import (
+from mailaudit.discovery.query import Query, parse_query
+from mailaudit.model import (
     Candidate,
     DiscoveryResult,
     Protocol,
@@ -20,7 +21,6 @@ from mailaudit.discovery.model import (
     Trust,
     VerificationStatus,
 )
-from mailaudit.discovery.query import Query, parse_query
 from mailaudit.serve.i18n import N_
 
 MAX_ADDRESS = 254  # RFC 5321 §4.5.3.1.3 (path), less the angle brackets

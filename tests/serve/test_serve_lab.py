@@ -19,7 +19,7 @@ import pytest
 
 from mailaudit.context import Context
 from mailaudit.discovery import discover
-from mailaudit.discovery.model import Source
+from mailaudit.model import Source
 from tests.serve.conftest import Server, start_server, stop_server
 
 pytestmark = pytest.mark.lab
