@@ -9,7 +9,7 @@ import jinja2
 
 from mailaudit.report.html import template_dir
 from mailaudit.serve.i18n import LANGUAGES, translations
-from mailaudit.serve.views import TRUST, AnswerView, SourceView
+from mailaudit.serve.views import AnswerView, SourceView
 
 # Where the streamed parts of the answer page go; the frame is split there.
 _SOURCES = "\x00sources\x00"
@@ -31,7 +31,7 @@ def _environment(lang: str) -> jinja2.Environment:
         extensions=["jinja2.ext.i18n"],
     )
     env.install_gettext_translations(translations(lang), newstyle=True)  # type: ignore[attr-defined]
-    env.globals.update(lang=lang, languages=LANGUAGES, trust_texts=TRUST)
+    env.globals.update(lang=lang, languages=LANGUAGES)
     return env
 
 

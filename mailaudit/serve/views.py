@@ -59,16 +59,39 @@ VERIFICATION: dict[VerificationStatus, str] = {
     VerificationStatus.NOT_VERIFIED: N_("not tested"),
 }
 
-TRUST: dict[Trust, str] = {
-    Trust.TRUSTED: N_(
-        "Trusted: it came over a channel your provider controls (HTTPS with a valid "
-        "certificate, or a database your provider is listed in)."
+# Why a trusted setting is trusted depends on where it came from.
+TRUSTED_BECAUSE: dict[Source, str] = {
+    Source.AUTOCONFIG_HTTPS: N_(
+        "Trusted: your provider published it over HTTPS, with a valid certificate."
     ),
-    Trust.UNTRUSTED: N_(
-        "Not trusted on its own: anyone on the way could have changed it (plain HTTP or an "
-        "unsigned pointer to another domain). We still connected to the server and checked it."
+    Source.AUTOCONFIG_WELLKNOWN_HTTPS: N_(
+        "Trusted: your provider published it over HTTPS, with a valid certificate."
+    ),
+    Source.MX_AUTOCONFIG: N_(
+        "Trusted: the provider that receives your mail published it over HTTPS, with a valid "
+        "certificate."
+    ),
+    Source.ISPDB: N_("Trusted: Thunderbird's database of providers lists it."),
+    Source.MX_ISPDB: N_("Trusted: Thunderbird's database of providers lists it."),
+    Source.AUTODISCOVER: N_(
+        "Trusted: your provider's Autodiscover service gave it over HTTPS, with a valid "
+        "certificate."
+    ),
+    Source.SRV: N_("Trusted: a DNS record of your own domain points to a server inside it."),
+    Source.GUESS: N_("A server name inside your own domain that answered correctly."),
+    Source.AUTOCONFIG_HTTP: N_(
+        "Trusted: your provider published it over HTTPS, with a valid certificate."
     ),
 }
+UNTRUSTED = N_(
+    "Not trusted on its own: anyone on the way could have changed it (plain HTTP, or an "
+    "unsigned pointer to another domain). We still connected to the server and checked it."
+)
+
+
+def trust_text(source: Source, trust: Trust) -> str:
+    return TRUSTED_BECAUSE[source] if trust is Trust.TRUSTED else UNTRUSTED
+
 
 SECURITY_LABEL = {Security.SSL: "SSL/TLS", Security.STARTTLS: "STARTTLS", Security.PLAIN: "—"}
 
@@ -229,7 +252,7 @@ def _setting(rec: Recommendation | None, *, alternative: bool) -> SettingView | 
         source=rec.source,
         source_name=SOURCE_NAMES[rec.source],
         trust=rec.trust,
-        trust_text=TRUST[rec.trust],
+        trust_text=trust_text(rec.source, rec.trust),
         origin=rec.origin,
         mechanisms=rec.mechanisms_after_tls,
     )

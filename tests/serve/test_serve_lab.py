@@ -73,7 +73,7 @@ def test_sources_stream_before_the_answer_for_alice(server: Server) -> None:
     assert "SSL/TLS" in page
     assert "Incoming mail server (IMAP)" in page
     assert "Your provider's configuration file (autoconfig, HTTPS)" in html.unescape(page)
-    assert "Trusted: it came over a channel your provider controls" in page
+    assert "Trusted: your provider published it over HTTPS, with a valid certificate." in page
 
 
 def test_downloads_parse_and_hold_the_answer(server: Server) -> None:
