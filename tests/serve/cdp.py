@@ -6,6 +6,7 @@ this is small enough to own."""
 from __future__ import annotations
 
 import base64
+import contextlib
 import itertools
 import json
 import os
@@ -55,8 +56,18 @@ class Browser:
             text=True,
             env={**os.environ, "HOME": str(workdir)},
         )
-        url = self._wait_for_url()
-        self.ws: ClientConnection = connect(url, max_size=64 * 1024 * 1024, open_timeout=20)
+        self._stack = contextlib.ExitStack()
+        try:
+            url = self._wait_for_url()
+            self.ws: ClientConnection = self._stack.enter_context(
+                connect(url, max_size=64 * 1024 * 1024, open_timeout=20)
+            )
+            self._start()
+        except BaseException:
+            self.close()
+            raise
+
+    def _start(self) -> None:
         self._ids = itertools.count(1)
         self.events: list[dict[str, Any]] = []
         self.session = ""
@@ -73,6 +84,8 @@ class Browser:
         )
         for domain in ("Page", "Runtime", "Log"):
             self.call(f"{domain}.enable")
+        # A headless page has no window focus: without this, Tab moves nothing.
+        self.call("Emulation.setFocusEmulationEnabled", enabled=True)
 
     def _wait_for_url(self) -> str:
         assert self.process.stderr is not None
@@ -89,8 +102,10 @@ class Browser:
 
     def close(self) -> None:
         try:
-            self.ws.close()
+            self._stack.close()
         finally:
+            if self.process.stderr is not None:
+                self.process.stderr.close()
             self.process.terminate()
             try:
                 self.process.wait(timeout=10)
@@ -204,20 +219,21 @@ class Browser:
         path.write_bytes(base64.b64decode(shot["data"]))
 
     def wait_download(self, *, after: int, timeout_s: float = 30) -> Path:
-        deadline = time.monotonic() + timeout_s
+        """The file of the download that starts after event `after`, once complete."""
         start = self.wait_event("Browser.downloadWillBegin", timeout_s=timeout_s, after=after)
         guid = start["params"]["guid"]
-        index = after
+        deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
-            event = self.wait_event(
-                "Browser.downloadProgress", timeout_s=deadline - time.monotonic(), after=index
-            )
-            index = self.events.index(event) + 1
-            params = event["params"]
-            if params["guid"] == guid and params["state"] == "completed":
-                return self.downloads / guid
-            if params["guid"] == guid and params["state"] == "canceled":
-                raise CdpError(f"download {start['params']['suggestedFilename']} canceled")
+            for event in self.events[after:]:
+                params = event.get("params", {})
+                if event.get("method") != "Browser.downloadProgress" or params["guid"] != guid:
+                    continue
+                if params["state"] == "completed":
+                    return self.downloads / guid
+                if params["state"] == "canceled":
+                    raise CdpError(f"download {start['params']['suggestedFilename']} canceled")
+            with contextlib.suppress(TimeoutError):
+                self.events.append(json.loads(self.ws.recv(timeout=0.5)))
         raise CdpError("download did not complete")
 
     def problems(self) -> list[str]:

@@ -111,7 +111,7 @@ def test_greek_from_accept_language_and_the_switch(server: Server) -> None:
     answer = _find(server, "alice@good.test", **{"accept-language": "el"}).text
 
     assert '<html lang="el">' in greek.text
-    assert "Βρες τις ρυθμίσεις του email μου" in greek.text
+    assert "Βρείτε τις ρυθμίσεις του email σας" in greek.text
     assert 'href="/?lang=en"' in greek.text  # the visible switch back
     assert '<html lang="en">' in forced.text
     assert "Διακομιστής εισερχόμενης αλληλογραφίας (IMAP)" in answer
