@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 
 from publicsuffixlist import PublicSuffixList
 
+from mailaudit.net.addresses import AddressGuard, AddressPolicy
 from mailaudit.net.resolver import Resolver
 from mailaudit.net.tls import permissive_context, verifying_context
 from mailaudit.settings import Settings
@@ -29,6 +30,8 @@ class Context:
     permissive_tls: ssl.SSLContext
     clock: Callable[[], datetime] = _utcnow
     monotonic: Callable[[], float] = time.monotonic
+    # The SSRF guard and what it refused in this run; the resolver holds the same object.
+    address_guard: AddressGuard = field(default_factory=AddressGuard)
     _endpoint_locks: dict[tuple[str, int], asyncio.Semaphore] = field(default_factory=dict)
     _global: asyncio.Semaphore | None = None
     _psl: PublicSuffixList | None = None
@@ -36,15 +39,18 @@ class Context:
     @classmethod
     def create(cls, settings: Settings | None = None) -> Context:
         settings = settings or Settings()
+        guard = AddressGuard(AddressPolicy.from_settings(settings))
         return cls(
             settings=settings,
             resolver=Resolver(
                 nameservers=settings.nameservers,
                 overrides=settings.resolve,
                 timeout_s=settings.timeouts.dns_s,
+                guard=guard,
             ),
             verifying_tls=verifying_context(settings.ca_file),
             permissive_tls=permissive_context(),
+            address_guard=guard,
         )
 
     @property

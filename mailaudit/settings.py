@@ -39,3 +39,14 @@ class Settings:
     ehlo_name: str = "mailaudit.invalid"
     timeouts: Timeouts = field(default_factory=Timeouts)
     limits: Limits = field(default_factory=Limits)
+    # The SSRF guard (mailaudit.net.addresses): connect to non-global addresses (loopback,
+    # RFC 1918, CGNAT, link-local, ULA, multicast, reserved) only when the user opts in.
+    allow_private: bool = False
+    # Hosts or IP addresses the user named as targets (--endpoint, probe URLs): reachable
+    # even when non-global. Names given to `resolve` count as named too.
+    named_targets: tuple[str, ...] = ()
+    # CIDR networks to treat as internal although they are global (an ISP's own ranges), and
+    # as global although they are not (a lab playing the Internet on loopback). The longest
+    # prefix wins.
+    private_networks: tuple[str, ...] = ()
+    global_networks: tuple[str, ...] = ()

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from mailaudit import __version__
+from mailaudit.audit.scope import refused_findings
 from mailaudit.audit.targets import Role, Target, guess_targets, mx_targets
 from mailaudit.checks.audit_discovery import judge_discovery_in_audit
 from mailaudit.checks.dns_policy import judge_mx_certificates, judge_policy
@@ -129,11 +130,17 @@ async def run_audit(
     policy_task = asyncio.create_task(_policies(ctx, states, options, say))
     targets, reusable = await _collect_targets(ctx, states, options, say)
     groups, unresolved = await _group_by_address(ctx, targets)
+    refused_hosts = {t.host for t in ctx.resolver.guard.refused}
     for target in unresolved:
         if target.role is Role.GUESS:
             states[target.domain].not_offered.add(target.endpoint.url)
         elif target.domain in states:
-            states[target.domain].errors.append(f"{target.endpoint.url}: name does not resolve")
+            why = (
+                "not contacted: only non-global addresses (see scope.private-address-refused)"
+                if target.endpoint.host in refused_hosts
+                else "name does not resolve"
+            )
+            states[target.domain].errors.append(f"{target.endpoint.url}: {why}")
 
     await asyncio.gather(*(_probe_group(ctx, g, reusable, say) for g in groups.values()))
     live = _drop_absent_guesses(groups, states)
@@ -152,6 +159,13 @@ async def run_audit(
     _attach_host_findings(host_findings, live, states)
     await policy_task
     _judge_mtasts_against_mx(states, live)
+    for state in states.values():
+        state.findings += refused_findings(
+            state.domain,
+            ctx.resolver.guard.refused,
+            targets,
+            already_reported=state.discovery.refused_targets if state.discovery else (),
+        )
 
     return _report(ctx, states, live, options, started_at.isoformat(), started)
 

@@ -136,7 +136,8 @@ def audit(
     except PolicyError as exc:
         click.echo(f"Error: policy file: {exc}", err=True)
         sys.exit(EXIT_USAGE)
-    ctx = Context.create(settings_from(**network))
+    # An --endpoint names its host: the user opted into it even on a private address.
+    ctx = Context.create(settings_from(**network, named_targets=tuple(e.host for e in extra)))
     progress = progress_callback(enabled=fmt == "text" and not quiet)
     options = AuditOptions(
         only=frozenset({Role(only)}) if only else frozenset(),

@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 import click
 
 from mailaudit.model import Severity
+from mailaudit.net.addresses import parse_networks
 from mailaudit.net.resolver import is_ip_literal, parse_nameserver
 from mailaudit.settings import Settings, Timeouts
 
@@ -54,6 +55,16 @@ def _resolve(
             raise click.BadParameter(f"{item!r}: expected HOST:IP")
         table.setdefault(host.lower().rstrip("."), []).append(address.strip("[]"))
     return {k: tuple(v) for k, v in table.items()}
+
+
+def _networks(
+    _ctx: click.Context, _param: click.Parameter, value: tuple[str, ...]
+) -> tuple[str, ...]:
+    try:
+        parse_networks(value)
+    except ValueError as exc:
+        raise click.BadParameter(f"expected CIDR networks ({exc})") from None
+    return value
 
 
 def network_options(func: F) -> F:
@@ -102,6 +113,31 @@ def network_options(func: F) -> F:
         show_default=True,
         help="Name we announce in EHLO.",
     )
+    @click.option(
+        "--allow-private",
+        is_flag=True,
+        help=(
+            "Follow DNS answers, MX/SRV targets and redirects into loopback, private, CGNAT, "
+            "link-local, ULA, multicast and reserved addresses (refused by default; implied by "
+            "a --nameserver on such an address)."
+        ),
+    )
+    @click.option(
+        "--private-network",
+        "private_networks",
+        multiple=True,
+        callback=_networks,
+        metavar="CIDR",
+        help="Treat this network as private too (your own ranges); repeatable.",
+    )
+    @click.option(
+        "--global-network",
+        "global_networks",
+        multiple=True,
+        callback=_networks,
+        metavar="CIDR",
+        help="Treat this network as global (a lab playing the Internet on loopback); repeatable.",
+    )
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         return func(*args, **kwargs)
@@ -117,12 +153,20 @@ def settings_from(
     timeout_s: float,
     budget_s: float,
     ehlo_name: str,
+    allow_private: bool = False,
+    private_networks: tuple[str, ...] = (),
+    global_networks: tuple[str, ...] = (),
+    named_targets: tuple[str, ...] = (),
 ) -> Settings:
     return Settings(
         nameservers=nameservers,
         resolve=resolve,
         ca_file=ca_file,
         ehlo_name=ehlo_name,
+        allow_private=allow_private,
+        private_networks=private_networks,
+        global_networks=global_networks,
+        named_targets=named_targets,
         timeouts=Timeouts(
             connect_s=min(timeout_s, Timeouts.connect_s),
             reply_s=timeout_s,

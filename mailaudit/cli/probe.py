@@ -35,7 +35,8 @@ def probe(urls: tuple[str, ...], fmt: str, no_transcript: bool, **network: Any) 
         endpoints = [Endpoint.parse(u) for u in urls]
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
-    ctx = Context.create(settings_from(**network))
+    # The user named these hosts: they may be private.
+    ctx = Context.create(settings_from(**network, named_targets=tuple(e.host for e in endpoints)))
     observations = asyncio.run(_probe_all(ctx, endpoints))
     if fmt == "json":
         json.dump({"observations": to_data(observations)}, sys.stdout, indent=2)

@@ -21,6 +21,8 @@ class RunResolver(Resolver):
             nameservers=settings.nameservers,
             overrides=settings.resolve,
             timeout_s=settings.timeouts.dns_s,
+            # Its own record of refused addresses (this discovery's), passed on to the run's.
+            guard=ctx.resolver.guard.child(),
         )
         self._memo: dict[tuple[str, str], asyncio.Task[DnsAnswer]] = {}
 

@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 
 from mailaudit.context import Context
 from mailaudit.discovery.query import DomainRules
+from mailaudit.net.addresses import PrivateAddressRefused
 from mailaudit.net.errors import NetError
 from mailaudit.net.http import HttpError, HttpResponse, fetch
 
@@ -65,7 +66,15 @@ async def fetch_following(
     chain = [url]
     current = url
     while True:
-        response = await http(ctx, current, method=method, body=body, headers=headers)
+        try:
+            response = await http(ctx, current, method=method, body=body, headers=headers)
+        except PrivateAddressRefused as exc:
+            if len(chain) == 1:
+                raise
+            # Name the chain: the redirect, not the first host, led into the private range.
+            raise PrivateAddressRefused(
+                f"{' -> '.join(chain)}: {exc}", reason="private-address"
+            ) from exc
         target = response.redirect_target()
         if target is None:
             return Fetched(response, tuple(chain))

@@ -25,6 +25,7 @@ from mailaudit.model import (
     Trust,
     VerificationStatus,
 )
+from mailaudit.net.addresses import PrivateAddressRefused
 
 _OAUTH = {"XOAUTH2", "OAUTHBEARER"}
 _HASHED = {"CRAM-MD5", "DIGEST-MD5", "SCRAM-SHA-1", "SCRAM-SHA-256", "APOP"}
@@ -54,6 +55,15 @@ def is_relay_without_auth(candidate: Candidate) -> bool:
         and candidate.setting.protocol is Protocol.SMTP
         and not candidate.verification.mechanisms_after_tls
     )
+
+
+def is_refused_by_guard(candidate: Candidate) -> bool:
+    """Never contacted: the host leads only into non-global addresses (mailaudit.net.addresses)."""
+    obs = candidate.verification.observation
+    return obs is not None and obs.failure is not None and obs.failure.reason == _REFUSED
+
+
+_REFUSED = f"dns-{PrivateAddressRefused.reason}"
 
 
 def is_plaintext_fallback(candidate: Candidate) -> bool:
@@ -239,6 +249,8 @@ def _published(domain: str, candidate: Candidate) -> Iterable[Finding]:
     evidence = (candidate.origin, verification.detail)
     if status is VerificationStatus.VERIFIED or status is VerificationStatus.NOT_VERIFIED:
         return
+    if is_refused_by_guard(candidate):
+        return  # the SSRF guard's own finding (scope.private-address-refused) says it once
     if candidate.setting.security is Security.PLAIN:
         if offers_valid_starttls(verification):
             yield finding(

@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from enum import StrEnum
 
+from mailaudit.checks.scope import judge_refused_targets
 from mailaudit.context import Context
 from mailaudit.discovery.autodiscover_fetch import autodiscover
 from mailaudit.discovery.dnsmemo import with_run_resolver
@@ -116,6 +117,9 @@ async def discover(
     outgoing_alternative = alternative_outgoing(candidates, outgoing, home=home)
     findings = [f for run, _ in runs for f in run.findings]
     findings.extend(judge(parsed.domain, candidates, incoming, outgoing))
+    # What the SSRF guard refused during this discovery (its own resolver's record).
+    refused = ctx.resolver.guard.refused
+    findings.extend(judge_refused_targets(parsed.domain, refused))
     provider = _provider(runs)
     logins: tuple[LoginCheck, ...] = ()
     if credentials is not None:
@@ -137,6 +141,7 @@ async def discover(
         webmail=_webmail(runs),
         alternative_outgoing=outgoing_alternative,
         logins=logins,
+        refused_targets=refused,
         elapsed_ms=int((ctx.monotonic() - started) * 1000),
     )
 

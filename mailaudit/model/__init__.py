@@ -11,6 +11,7 @@ their parsers); nothing here does I/O or judges.
 - `audit`: the protocol audit's facts (relay, AUTH, injection, VRFY/EXPN, names)
 - `discovery`: client settings, candidates and the discovery result
 - `policy`: the DNS mail policy facts of one domain (MX, SPF, DMARC, MTA-STS, DANE...)
+- `scope`: what a run may touch (address ranges, names the SSRF guard refused)
 - `report`: the Report that holds all of the above
 """
 
@@ -94,6 +95,7 @@ from mailaudit.model.report import (
     Report,
     RunInfo,
 )
+from mailaudit.model.scope import AddressRange, RefusedTarget
 from mailaudit.model.tls import (
     CIPHER_PARTS,
     CertificateDeployment,
@@ -112,6 +114,7 @@ __all__ = [
     "CIPHER_PARTS",
     "HOSTNAME",
     "SCHEMA_VERSION",
+    "AddressRange",
     "Attempt",
     "AttemptKind",
     "AuthProbe",
@@ -157,6 +160,7 @@ __all__ = [
     "RcptAttempt",
     "RcptTest",
     "Recommendation",
+    "RefusedTarget",
     "Report",
     "ReportAuthorisation",
     "ReverseDns",

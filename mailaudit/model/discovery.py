@@ -8,6 +8,7 @@ from enum import StrEnum
 
 from mailaudit.model.endpoint import Observation, Scheme
 from mailaudit.model.findings import Finding
+from mailaudit.model.scope import RefusedTarget
 
 __all__ = [
     "Attempt",
@@ -252,4 +253,6 @@ class DiscoveryResult:
     webmail: str | None = None
     alternative_outgoing: Recommendation | None = None
     logins: tuple[LoginCheck, ...] = ()
+    # Names whose addresses the SSRF guard refused (never contacted).
+    refused_targets: tuple[RefusedTarget, ...] = ()
     elapsed_ms: int = 0

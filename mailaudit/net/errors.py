@@ -4,6 +4,7 @@ our reasons, never with OSError, ssl.SSLError or dns.exception subclasses.
 
     NetError
     ├── DnsError          reason: nxdomain | no-answer | timeout | servfail | bad-name
+    │   └── PrivateAddressRefused  reason: private-address (net.addresses, the SSRF guard)
     ├── ConnectError      reason: refused | unreachable | timeout | reset
     ├── StepTimeout       a read, a command or a handshake took longer than its deadline
     ├── BudgetExceeded    the whole endpoint took longer than its overall budget

@@ -18,6 +18,7 @@ import dns.rdatatype
 import dns.resolver
 import dns.reversename
 
+from mailaudit.net.addresses import AddressGuard
 from mailaudit.net.errors import DnsError
 
 
@@ -86,7 +87,12 @@ class Resolver:
         nameservers: tuple[str, ...] = (),
         overrides: dict[str, tuple[str, ...]] | None = None,
         timeout_s: float = 4.0,
+        guard: AddressGuard | None = None,
     ) -> None:
+        # Every address the tool connects to comes from `addresses()`, so this is the one
+        # place the SSRF guard sits (mailaudit.net.addresses). The default guard refuses every
+        # non-global address.
+        self.guard = guard if guard is not None else AddressGuard()
         if nameservers:
             self._resolver = dns.asyncresolver.Resolver(configure=False)
             parsed = [parse_nameserver(n) for n in nameservers]
@@ -136,8 +142,14 @@ class Resolver:
         )
 
     async def addresses(self, host: str) -> tuple[str, ...]:
-        """IPv4 and IPv6 addresses of `host` (overrides first, IP literals as they are).
-        Raises DnsError when the name has none."""
+        """The IPv4 and IPv6 addresses of `host` the tool may connect to (overrides first, IP
+        literals as they are), through the address guard. Raises DnsError when the name has
+        none, PrivateAddressRefused when the guard admits none."""
+        return self.guard.admit(host, await self.lookup_addresses(host))
+
+    async def lookup_addresses(self, host: str) -> tuple[str, ...]:
+        """Every address of `host`, unguarded: for judging (forward-confirmed PTR), never for
+        connecting."""
         key = host.lower().rstrip(".")
         if key in self._overrides:
             return self._overrides[key]

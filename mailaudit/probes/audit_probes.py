@@ -355,7 +355,7 @@ async def name_facts(ctx: Context, obs: Observation) -> NameFacts:
     forward: dict[str, tuple[str, ...]] = {}
     for name in names[:5]:
         try:
-            forward[name] = await ctx.resolver.addresses(name)
+            forward[name] = await ctx.resolver.lookup_addresses(name)
         except DnsError:
             forward[name] = ()
     lines = [TranscriptLine(Direction.NOTE, f"PTR {obs.address}: {', '.join(names) or '(none)'}")]

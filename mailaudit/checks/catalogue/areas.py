@@ -6,5 +6,6 @@ from mailaudit.checks.catalogue import (  # noqa: F401
     policy_file,
     probe,
     protocol,
+    scope,
     tls,
 )
