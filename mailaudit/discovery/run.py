@@ -49,6 +49,7 @@ from mailaudit.model import (
     Source,
     SourceOutcome,
     SourceStatus,
+    Trust,
     VerificationStatus,
 )
 from mailaudit.net.resolver import Resolver
@@ -67,6 +68,9 @@ GUESS_BUDGET_S = 2.0
 GUESS_STAGGER_S = 0.01
 # HTTP fetches of discovery documents: a tarpit web server must not hold the answer for long.
 FETCH_TIMEOUT_S = 5.0
+# Once trusted sources gave verified incoming and outgoing settings, a source still silent this
+# long afterwards is given up (and noted as such in the sources list).
+GIVE_UP_GRACE_S = 1.0
 
 
 async def discover(
@@ -186,16 +190,30 @@ async def _published(
         )
         return _with_detail(run, mx)
 
-    sources: dict[Source, Awaitable[SourceRun]] = {
-        Source.AUTOCONFIG_HTTPS: autoconfig(
-            ctx, query, rules, Source.AUTOCONFIG_HTTPS, https[:1], domain=query.domain
-        ),
-        Source.AUTOCONFIG_WELLKNOWN_HTTPS: autoconfig(
-            ctx, query, rules, Source.AUTOCONFIG_WELLKNOWN_HTTPS, https[1:], domain=query.domain
-        ),
-        Source.AUTOCONFIG_HTTP: autoconfig(
+    own_https = {
+        source: asyncio.ensure_future(
+            autoconfig(ctx, query, rules, source, urls, domain=query.domain)
+        )
+        for source, urls in (
+            (Source.AUTOCONFIG_HTTPS, https[:1]),
+            (Source.AUTOCONFIG_WELLKNOWN_HTTPS, https[1:]),
+        )
+    }
+
+    async def plain_http() -> SourceRun:
+        # Plain HTTP only once the domain's HTTPS autoconfig has failed (and then without the
+        # address, see autoconfig_urls): nothing personal crosses the network in clear text
+        # while HTTPS can still answer (issue 10 item 4).
+        answers = await asyncio.gather(*(asyncio.shield(t) for t in own_https.values()))
+        if any(run.outcome.status is SourceStatus.FOUND for run in answers):
+            return skipped(Source.AUTOCONFIG_HTTP, "not asked: HTTPS autoconfig answered")
+        return await autoconfig(
             ctx, query, rules, Source.AUTOCONFIG_HTTP, http, domain=query.domain
-        ),
+        )
+
+    sources: dict[Source, Awaitable[SourceRun]] = {
+        **own_https,
+        Source.AUTOCONFIG_HTTP: plain_http(),
         Source.ISPDB: ispdb(
             ctx, query, Source.ISPDB, (query.domain,), directory=ispdb_dir, base_url=ispdb_url
         ),
@@ -204,17 +222,76 @@ async def _published(
         Source.AUTODISCOVER: autodiscover(ctx, query, rules),
         Source.SRV: srv(ctx, query, rules),
     }
+    tasks: dict[Source, asyncio.Future[Verified]] = {
+        source: asyncio.ensure_future(_told(listener, _verified(verifier, run, budget_s, 0.0, 0.0)))
+        for source, run in sources.items()
+    }
     try:
-        return list(
-            await asyncio.gather(
-                *(
-                    _told(listener, _verified(verifier, run, budget_s, 0.0, 0.0))
-                    for run in sources.values()
-                )
-            )
+        return await _until_settled(
+            tasks, home=rules.registrable(query.domain) or query.domain, listener=listener
         )
     finally:
         mx_task.cancel()
+        for own in own_https.values():
+            own.cancel()
+        for task in tasks.values():
+            task.cancel()
+
+
+async def _until_settled(
+    tasks: dict[Source, asyncio.Future[Verified]], *, home: str, listener: SourceListener
+) -> list[Verified]:
+    """Every source's result, in `tasks` order. Once finished trusted sources gave verified
+    incoming and outgoing settings, the sources still running get GIVE_UP_GRACE_S more and are
+    then given up (issue 10 item 10): a silent host must not hold back a verified answer. A
+    source that answers within the grace is used as always, so the answer stays the same."""
+    pending: set[asyncio.Future[Verified]] = set(tasks.values())
+    settled_by: Source | None = None
+    while pending and settled_by is None:
+        _, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+        settled_by = _settled_by(
+            [t.result() for t in tasks.values() if t.done() and not t.cancelled()], home
+        )
+    if pending:
+        _, pending = await asyncio.wait(pending, timeout=GIVE_UP_GRACE_S)
+    for task in pending:
+        task.cancel()
+    await asyncio.gather(*pending, return_exceptions=True)
+    results: list[Verified] = []
+    for source, task in tasks.items():
+        if task in pending:
+            assert settled_by is not None
+            detail = (
+                f"given up: no answer {GIVE_UP_GRACE_S:g} s after {settled_by.value} gave "
+                "verified settings"
+            )
+            outcome = SourceOutcome(source, SourceStatus.GIVEN_UP, detail)
+            listener(outcome, ())
+            results.append((SourceRun(outcome), ()))
+        else:
+            results.append(task.result())
+    return results
+
+
+def _settled_by(done: list[Verified], home: str) -> Source | None:
+    """The lowest-priority source needed for trusted, verified incoming and outgoing settings
+    among the finished sources, or None while they have none."""
+    incoming: int | None = None
+    outgoing: int | None = None
+    for run, candidates in done:
+        for c in candidates:
+            if c.trust is not Trust.TRUSTED or usable_setting(c) is None:
+                continue
+            if is_foreign_untrusted(c, home):
+                continue
+            priority = run.outcome.source.priority
+            if c.setting.protocol.is_incoming:
+                incoming = priority if incoming is None else min(incoming, priority)
+            else:
+                outgoing = priority if outgoing is None else min(outgoing, priority)
+    if incoming is None or outgoing is None:
+        return None
+    return list(Source)[max(incoming, outgoing)]
 
 
 async def _guess(

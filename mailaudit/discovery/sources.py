@@ -89,11 +89,13 @@ def found_from_config(config: ProviderConfig, trust: Trust, origin: str) -> tupl
 
 
 def autoconfig_urls(query: Query, domain: str, *, https: bool) -> tuple[str, str]:
-    """Thunderbird's two places: the autoconfig host (with the address, so a provider can answer
-    per user) and the domain's .well-known path."""
+    """Thunderbird's two places: the autoconfig host and the domain's .well-known path. Over
+    HTTPS the autoconfig host gets the address (a provider may answer per user); over plain HTTP
+    never: anyone on the path could read it. Thunderbird's %EMAILADDRESS% placeholders are then
+    filled from the query on our side (`parse_config`)."""
     scheme = "https" if https else "http"
     subdomain = f"{scheme}://autoconfig.{domain}/mail/config-v1.1.xml"
-    if query.address is not None:
+    if https and query.address is not None:
         subdomain += "?emailaddress=" + quote(query.address, safe="@")
     wellknown = f"{scheme}://{domain}/.well-known/autoconfig/mail/config-v1.1.xml"
     return subdomain, wellknown

@@ -190,6 +190,8 @@ class SourceStatus(StrEnum):
     NOT_FOUND = "not-found"  # 404, NXDOMAIN, no file: nothing published
     FAILED = "failed"  # something is there but broken: bad XML, TLS error, timeout
     SKIPPED = "skipped"  # not needed or not applicable
+    # Still silent a grace period after trusted sources gave verified settings: not waited for.
+    GIVEN_UP = "given-up"
 
 
 @dataclass(frozen=True)

@@ -5,10 +5,13 @@ autoconfig each have their own rules about redirects)."""
 from __future__ import annotations
 
 import ssl
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Protocol
 from urllib.parse import urlsplit, urlunsplit
 
+import anyio
+import httpcore
 import httpx
 
 from mailaudit.net.connection import step
@@ -99,7 +102,10 @@ async def _one(
 ) -> HttpResponse:
     timeout_s = ctx.settings.timeouts.http_s
     async with httpx.AsyncClient(
-        verify=ctx.verifying_tls, follow_redirects=False, trust_env=False, timeout=timeout_s
+        transport=_transport(ctx.verifying_tls),
+        follow_redirects=False,
+        trust_env=False,
+        timeout=timeout_s,
     ) as client:
         try:
             async with step(timeout_s, f"HTTP {method} {url}"):
@@ -147,3 +153,67 @@ async def _one(
         location=response.headers.get("location"),
         body=b"".join(chunks),
     )
+
+
+def _transport(context: ssl.SSLContext) -> httpx.AsyncHTTPTransport:
+    """httpx's transport over a connection pool whose streams close their socket when a TLS
+    handshake is cancelled. httpcore closes the socket when the handshake fails, not when the
+    task is cancelled, and discovery cancels fetches it gives up on (a silent autoconfig host):
+    without this, each given-up tarpit leaks a socket. httpx has no parameter for the network
+    backend, hence the pool is replaced (httpx and httpcore are pinned in pyproject.toml)."""
+    transport = httpx.AsyncHTTPTransport(verify=context, trust_env=False)
+    transport._pool = httpcore.AsyncConnectionPool(
+        ssl_context=context, network_backend=_ClosingBackend()
+    )
+    return transport
+
+
+class _ClosingStream(httpcore.AsyncNetworkStream):
+    def __init__(self, inner: httpcore.AsyncNetworkStream) -> None:
+        self._inner = inner
+
+    async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:  # noqa: ASYNC109
+        return await self._inner.read(max_bytes, timeout)
+
+    async def write(self, buffer: bytes, timeout: float | None = None) -> None:  # noqa: ASYNC109
+        await self._inner.write(buffer, timeout)
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+    async def start_tls(
+        self,
+        ssl_context: ssl.SSLContext,
+        server_hostname: str | None = None,
+        timeout: float | None = None,  # noqa: ASYNC109 (httpcore's interface)
+    ) -> httpcore.AsyncNetworkStream:
+        try:
+            return await self._inner.start_tls(ssl_context, server_hostname, timeout)
+        except BaseException:
+            with anyio.CancelScope(shield=True):
+                await self._inner.aclose()
+            raise
+
+    def get_extra_info(self, info: str) -> object:
+        return self._inner.get_extra_info(info)
+
+
+class _ClosingBackend(httpcore.AsyncNetworkBackend):
+    def __init__(self) -> None:
+        self._inner = httpcore.AnyIOBackend()
+
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,  # noqa: ASYNC109 (httpcore's interface)
+        local_address: str | None = None,
+        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        stream = await self._inner.connect_tcp(
+            host, port, timeout=timeout, local_address=local_address, socket_options=socket_options
+        )
+        return _ClosingStream(stream)
+
+    async def sleep(self, seconds: float) -> None:
+        await self._inner.sleep(seconds)

@@ -89,10 +89,9 @@ async def test_good_test_autoconfig_over_https(lab_ctx: Context) -> None:
 async def test_good_test_every_source_is_reported(lab_ctx: Context) -> None:
     result = await run(lab_ctx, "alice@good.test")
 
-    # The plain-HTTP autoconfig URL redirects to HTTPS: found, but the hop makes it untrusted.
-    http = [c for c in result.candidates if c.source is Source.AUTOCONFIG_HTTP]
-    assert http
-    assert all(c.trust is Trust.UNTRUSTED for c in http)
+    # HTTPS autoconfig answered: plain HTTP is not asked at all (issue 10 item 4).
+    assert _outcome(result, Source.AUTOCONFIG_HTTP) is SourceStatus.SKIPPED
+    assert not [c for c in result.candidates if c.source is Source.AUTOCONFIG_HTTP]
     # RFC 6186 SRV records are read and verified too (Thunderbird ignores them).
     srv = {(c.setting.host, c.setting.port) for c in result.candidates if c.source is Source.SRV}
     assert ("imap.good.test", 993) in srv

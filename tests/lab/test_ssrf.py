@@ -20,27 +20,13 @@ from mailaudit.context import Context
 from mailaudit.discovery import GuessMode, Source, discover
 from mailaudit.settings import Settings
 from tests.conftest import lab_settings
+from tests.lab.lablog import LabLog
 
 GLOBAL = ("127.0.0.0/8",)
 PRIVATE = ("127.0.0.160/29", "127.0.0.168/31")
 NETWORK_ARGS = ["--global-network", GLOBAL[0]] + [
     a for n in PRIVATE for a in ("--private-network", n)
 ]
-
-
-class LabLog:
-    """What a lab log gained since the test began."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.start = path.stat().st_size if path.exists() else 0
-
-    def new_lines(self) -> list[str]:
-        if not self.path.exists():
-            return []
-        with self.path.open("rb") as handle:
-            handle.seek(self.start)
-            return handle.read().decode("utf-8", "replace").splitlines()
 
 
 @pytest.fixture
