@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from mailaudit import __version__
-from mailaudit.audit.scope import refused_findings
+from mailaudit.audit.scope import AuditScope, out_of_scope_findings, refused_findings
 from mailaudit.audit.targets import Role, Target, guess_targets, mx_targets
 from mailaudit.checks.audit_discovery import judge_discovery_in_audit
 from mailaudit.checks.dns_policy import judge_mx_certificates, judge_policy
@@ -20,6 +20,7 @@ from mailaudit.checks.protocol import judge_endpoint, judge_host
 from mailaudit.checks.tls import judge_consistency, judge_tls
 from mailaudit.context import Context
 from mailaudit.discovery import DiscoveryResult, GuessMode, Security, discover
+from mailaudit.discovery.query import DomainRules
 from mailaudit.model import (
     SCHEMA_VERSION,
     CheckRun,
@@ -62,6 +63,8 @@ class AuditOptions:
     policy: bool = True
     ispdb_dir: str | None = None
     relay_test_domain: str = DEFAULT_RELAY_TEST_DOMAIN
+    # Registrable domains the user adds to the scope (--scope), see mailaudit.audit.scope.
+    scope: tuple[str, ...] = ()
     # Called with a short text whenever a step finishes (progress display).
     progress: Callable[[str], None] | None = None
 
@@ -144,12 +147,15 @@ async def run_audit(
 
     await asyncio.gather(*(_probe_group(ctx, g, reusable, say) for g in groups.values()))
     live = _drop_absent_guesses(groups, states)
+    # Out-of-scope endpoints keep their (passive) probe and get no active test at all.
+    passive = _passive_groups(ctx, states, targets, live, options)
+    active = [g for g in live if g.id not in passive]
     if options.protocol_audit:
-        await asyncio.gather(*(_audit_group(ctx, g, options, say) for g in live))
+        await asyncio.gather(*(_audit_group(ctx, g, options, say) for g in active))
     # After the audits, not beside them: sslyze opens its own connections, and running both at
     # once would exceed the per-endpoint politeness limit (measured: no faster either, the scan
     # is the long pole).
-    host_findings = await _tls(ctx, live, say) if options.tls else []
+    host_findings = await _tls(ctx, active, say) if options.tls else []
     for group in live:
         assert group.observation is not None
         found, runs = judge_endpoint(group.observation, group.protocol_audit)
@@ -168,6 +174,39 @@ async def run_audit(
         )
 
     return _report(ctx, states, live, options, started_at.isoformat(), started)
+
+
+def _passive_groups(
+    ctx: Context,
+    states: dict[str, _DomainState],
+    targets: list[Target],
+    groups: list[Group],
+    options: AuditOptions,
+) -> set[str]:
+    """Ids of the groups reached only through names outside every leading domain's scope (see
+    mailaudit.audit.scope); each gets its scope.out-of-scope finding here."""
+    discoveries = {d: s.discovery for d, s in states.items() if not s.endpoints_only}
+    scope = AuditScope.build(
+        DomainRules(ctx.public_suffixes), targets, discoveries, extra=options.scope
+    )
+    outside = {
+        (entry.domain, entry.host): entry
+        for domain, result in discoveries.items()
+        for entry in scope.out_of_scope(domain, result)
+    }
+    passive: set[str] = set()
+    for group in groups:
+        entries = [outside.get((t.domain, t.endpoint.host)) for t in group.targets]
+        if group.observation is None or not all(entries):
+            continue
+        passive.add(group.id)
+        group.findings += out_of_scope_findings(
+            group.observation.url,
+            [e for e in entries if e is not None],
+            passive="looked at passively only (greeting, capabilities, certificate): no relay, "
+            "AUTH, VRFY/EXPN, injection test or TLS scan",
+        )
+    return passive
 
 
 async def _collect_targets(

@@ -26,3 +26,26 @@ def judge_refused_targets(subject: str, refused: Iterable[RefusedTarget]) -> lis
             )
         )
     return findings
+
+
+def judge_out_of_scope(
+    subject: str, entries: Iterable[tuple[str, str, tuple[str, ...]]], *, passive: str
+) -> list[Finding]:
+    """One finding for an endpoint outside the scope of every domain that led to it. `entries`
+    are (domain, host, reference chain); `passive` says what was done there instead."""
+    entries = list(entries)
+    if not entries:
+        return []
+    domains = sorted({domain for domain, _, _ in entries})
+    hosts = sorted({host for _, host, _ in entries})
+    evidence = [f"{domain}: {' -> '.join(chain)}" for domain, _, chain in entries]
+    return [
+        finding(
+            "scope.out-of-scope",
+            subject,
+            f"out of scope, not actively tested: {', '.join(hosts)} is outside the scope of "
+            f"{', '.join(domains)} (not its own domain, an MX or MX provider, an SRV target, an "
+            f"--endpoint or a --scope domain); {passive}",
+            evidence=evidence,
+        )
+    ]

@@ -50,6 +50,16 @@ from mailaudit.report.text import progress_callback
     help="Directory of ISPDB config-v1.1.xml files for discovery.",
 )
 @click.option(
+    "--scope",
+    "scope_domains",
+    multiple=True,
+    metavar="DOMAIN",
+    help=(
+        "Also test hosts under this registrable domain actively (repeatable). By default only the "
+        "domains' own names, MX hosts and their provider, SRV targets and --endpoint hosts are."
+    ),
+)
+@click.option(
     "--relay-test-domain",
     default=AuditOptions.relay_test_domain,
     show_default=True,
@@ -104,6 +114,7 @@ def audit(
     skip: tuple[str, ...],
     ispdb_dir: str | None,
     relay_test_domain: str,
+    scope_domains: tuple[str, ...],
     fail_on: str | None,
     policy_file: str | None,
     fmt: str,
@@ -149,6 +160,7 @@ def audit(
         policy="policy" not in skip,
         ispdb_dir=ispdb_dir,
         relay_test_domain=relay_test_domain,
+        scope=tuple(d.lower().rstrip(".") for d in scope_domains),
         progress=progress,
     )
     try:

@@ -80,10 +80,11 @@ def is_plaintext_fallback(candidate: Candidate) -> bool:
 def is_foreign_untrusted(candidate: Candidate, home: str) -> bool:
     """An unauthenticated source naming a host outside the user's registrable domain `home`:
     whoever rewrote a plain-HTTP answer could point it at their own host, with a perfectly
-    valid certificate for it. Such a candidate is ranked below every other."""
+    valid certificate for it; a cross-domain HTTPS redirect (Trust.CONFIRM) needs the user's
+    confirmation. Such a candidate is ranked below every other."""
     host = candidate.setting.host
     inside = host == home or host.endswith("." + home)
-    return candidate.trust is Trust.UNTRUSTED and not inside
+    return candidate.trust is not Trust.TRUSTED and not inside
 
 
 def ordered(candidates: Iterable[Candidate], home: str | None = None) -> list[Candidate]:

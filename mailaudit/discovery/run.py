@@ -362,6 +362,7 @@ async def _verified(
             origin=found.origin,
             verification=verification,
             rank_in_source=found.rank,
+            via=found.via,
         )
         for found, verification in zip(run.found, verifications, strict=True)
     )

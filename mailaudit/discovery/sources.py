@@ -16,7 +16,7 @@ from urllib.parse import quote
 from mailaudit.checks.catalogue import finding
 from mailaudit.context import Context
 from mailaudit.discovery.autoconfig_xml import parse_config, read_raw
-from mailaudit.discovery.fetch import Fetcher, describe_error, fetch_following
+from mailaudit.discovery.fetch import Fetcher, describe_error, fetch_following, host_of
 from mailaudit.discovery.query import DomainRules, Query
 from mailaudit.discovery.xmlsafe import MAX_DOCUMENT_BYTES, ConfigError
 from mailaudit.model import (
@@ -43,6 +43,8 @@ class Found:
     trust: Trust
     origin: str
     rank: int
+    # The redirects that led to `origin`, first one first.
+    via: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -80,9 +82,11 @@ def skipped(source: Source, detail: str) -> SourceRun:
     return SourceRun(SourceOutcome(source, SourceStatus.SKIPPED, detail))
 
 
-def found_from_config(config: ProviderConfig, trust: Trust, origin: str) -> tuple[Found, ...]:
+def found_from_config(
+    config: ProviderConfig, trust: Trust, origin: str, *, via: tuple[str, ...] = ()
+) -> tuple[Found, ...]:
     settings = (*config.incoming, *config.outgoing)
-    return tuple(Found(s, trust, origin, rank) for rank, s in enumerate(settings))
+    return tuple(Found(s, trust, origin, rank, via) for rank, s in enumerate(settings))
 
 
 # --- provider autoconfig -------------------------------------------------------------------
@@ -140,17 +144,24 @@ async def autoconfig(
             trust, why = Trust.UNTRUSTED, "HTTPS reached through a plain-HTTP redirect"
         foreign = fetched.foreign_hops(rules, domain)
         if foreign:
+            ask = (
+                f"a client must ask the user to confirm using settings from "
+                f"{host_of(foreign[-1])} for {query.address or domain} (as Thunderbird does)"
+            )
+            if trust is Trust.TRUSTED:
+                # Issue 10 item 1: never "trusted" across a redirect into another domain.
+                trust, why = Trust.CONFIRM, f"HTTPS, redirected outside {domain}: {ask}"
             log.findings.append(
                 finding(
                     "discovery.cross-domain-redirect",
                     query.domain,
-                    f"{url} redirected to {foreign[-1]}, outside {domain}",
+                    f"{url} redirected to {foreign[-1]}, outside {domain}: {ask}",
                     evidence=fetched.chain,
                 )
             )
         final = fetched.chain[-1]
         log.note(final, f"found {config.provider_id or 'a config'} {why}")
-        found = found_from_config(config, trust, final)
+        found = found_from_config(config, trust, final, via=fetched.chain[:-1])
         run = log.done(SourceStatus.FOUND, f"{final} ({why})", found=found)
         return SourceRun(run.outcome, run.found, run.findings, config)
     return log.done(status, "; ".join(a.outcome for a in log.attempts) or "nothing tried")

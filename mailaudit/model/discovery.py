@@ -66,6 +66,9 @@ class Trust(StrEnum):
     # Anyone on the path could have written it: plain HTTP, an HTTP hop, an unsigned SRV record
     # pointing outside the user's domain.
     UNTRUSTED = "untrusted"
+    # Came over HTTPS, but a redirect led into another registrable domain: a client must ask the
+    # user to confirm these settings before using them (as Thunderbird does).
+    CONFIRM = "confirm"
 
 
 class Protocol(StrEnum):
@@ -183,6 +186,8 @@ class Candidate:
     verification: Verification
     # Position inside its source (first listed = the provider's first choice).
     rank_in_source: int = 0
+    # The URLs that led to `origin` (redirects), first one first; empty when none.
+    via: tuple[str, ...] = ()
 
 
 class SourceStatus(StrEnum):

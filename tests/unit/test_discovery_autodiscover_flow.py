@@ -233,5 +233,8 @@ async def test_autoconfig_https_redirect_off_domain_is_reported() -> None:
         http=web,
     )
 
-    assert [f.trust for f in run.found] == [Trust.TRUSTED]
+    # Issue 10 item 1: never "trusted" across a redirect into another domain.
+    assert [f.trust for f in run.found] == [Trust.CONFIRM]
+    assert [f.via for f in run.found] == [(start,)]
     assert [f.id for f in run.findings] == ["discovery.cross-domain-redirect"]
+    assert "ask the user to confirm" in run.findings[0].detail

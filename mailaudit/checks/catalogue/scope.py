@@ -21,5 +21,18 @@ register(
             ),
             references=("RFC 6890", "RFC 1918", "RFC 6598", "RFC 4193"),
         ),
+        Entry(
+            id="scope.out-of-scope",
+            severity=Severity.LOW,
+            title="Out of scope, not actively tested",
+            remediation=(
+                "The domain's published settings (autoconfig, ISPDB, Autodiscover, redirects) "
+                "name a host outside the domain, its MX hosts and their provider. mailaudit "
+                "only looked at it passively (greeting, capabilities, certificate). If the host "
+                "is yours to test, audit again with --scope <its domain>; if not, check that "
+                "the published settings are meant to send your users there."
+            ),
+            references=("https://wiki.mozilla.org/Thunderbird:Autoconfiguration",),
+        ),
     ]
 )
