@@ -17,6 +17,9 @@ from mailaudit.settings import Timeouts
 
 R = TypeVar("R", SmtpReplyReader, Pop3Reader, ImapReader)
 
+# Untagged IMAP responses kept per command; more are read and dropped.
+MAX_UNTAGGED = 200
+
 
 class _Client(Generic[R]):
     """What every session shares: the connection, the timeouts, and a reader that starts afresh
@@ -115,9 +118,11 @@ class ImapClient(_Client[ImapReader]):
         await self.conn.send(imap_command(tag, command, *args), timeout_s=self.timeouts.reply_s)
         untagged: list[ImapResponse] = []
         # A server may send any number of untagged responses first; the connection's byte
-        # limit bounds this loop.
+        # limit bounds this loop, and only the first MAX_UNTAGGED are kept (a flood of short
+        # lines would otherwise be kept whole, issue 10 item 6).
         while True:
             response = await self.response(command)
             if response.kind == "tagged" and response.tag == tag:
                 return response, tuple(untagged)
-            untagged.append(response)
+            if len(untagged) < MAX_UNTAGGED:
+                untagged.append(response)

@@ -29,6 +29,10 @@ from mailaudit.protocols.errors import ProtocolError
 T = TypeVar("T")
 
 _READ_CHUNK = 4096
+# Server lines kept in one transcript. A flood of short lines ("220-x") within the byte limit is
+# ~150,000 lines; kept as objects that is tens of MB per connection (issue 10 item 6). The first
+# lines show what the server did; a note says the rest was dropped.
+MAX_TRANSCRIPT_LINES = 400
 
 
 class Reader(Protocol):
@@ -79,6 +83,7 @@ class Connection:
         self._received = 0
         self._started = started
         self.transcript = transcript
+        self._transcript_cut = False
         self.tls: TlsSession | None = None
         # The certificates the server sent, leaf first (DER), for DANE matching.
         self.peer_chain: tuple[bytes, ...] = ()
@@ -134,6 +139,18 @@ class Connection:
 
     def _log(self, direction: Direction, text: str) -> None:
         at_ms = int((time.monotonic() - self._started) * 1000)
+        if direction is Direction.SERVER and len(self.transcript) >= MAX_TRANSCRIPT_LINES:
+            if not self._transcript_cut:
+                self._transcript_cut = True
+                self.transcript.append(
+                    TranscriptLine(
+                        Direction.NOTE,
+                        f"transcript cut after {MAX_TRANSCRIPT_LINES} lines: further server "
+                        "lines not kept",
+                        at_ms,
+                    )
+                )
+            return
         self.transcript.append(TranscriptLine(direction, text, at_ms))
 
     async def send(
