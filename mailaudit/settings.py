@@ -16,6 +16,9 @@ class Timeouts:
     endpoint_budget_s: float = 30.0
     dns_s: float = 4.0
     http_s: float = 8.0
+    # A server that answers 421 (busy, too many connections) is asked once more after this
+    # long; a second 421 makes its checks inconclusive.
+    refused_retry_s: float = 5.0
 
 
 @dataclass(frozen=True)
@@ -24,10 +27,17 @@ class Limits:
     max_bytes_per_connection: int = 1_048_576
     max_http_body_bytes: int = 262_144
     max_http_redirects: int = 10
-    # Politeness: connections at once to one (address, port).
+    # Politeness: connections at once to one (address, port), to one address (all its ports),
+    # and new connections per second to one address (0: unpaced).
     connections_per_endpoint: int = 1
+    connections_per_address: int = 4
+    connections_per_second_per_address: float = 20.0
     # Connections at once overall.
     max_concurrency: int = 32
+    # DNS questions on the wire at once (the cache answers the rest).
+    dns_concurrency: int = 64
+    # Domains gathering their DNS facts (MX, discovery, policy) at once in a fleet audit.
+    domain_concurrency: int = 64
 
 
 @dataclass(frozen=True)

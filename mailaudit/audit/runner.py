@@ -431,7 +431,10 @@ async def _policies(
         state.policy = await gather_policy(
             ctx,
             state.domain,
-            fetch_certificate_chain=lambda host, address: fetch_mx_chain(ctx, host, address),
+            # One STARTTLS per MX address per run, however many domains name that MX.
+            fetch_certificate_chain=lambda host, address: ctx.memo.once(
+                ("mx-chain", host, address), lambda: fetch_mx_chain(ctx, host, address)
+            ),
         )
         found, runs = judge_policy(state.policy)
         state.findings += found

@@ -16,7 +16,6 @@ from enum import StrEnum
 from mailaudit.checks.scope import judge_refused_targets
 from mailaudit.context import Context
 from mailaudit.discovery.autodiscover_fetch import autodiscover
-from mailaudit.discovery.dnsmemo import with_run_resolver
 from mailaudit.discovery.guess import guess
 from mailaudit.discovery.login import Credentials, check_login, login_refusal
 from mailaudit.discovery.query import DomainRules, Query, parse_query
@@ -52,7 +51,6 @@ from mailaudit.model import (
     Trust,
     VerificationStatus,
 )
-from mailaudit.net.resolver import Resolver
 
 
 class GuessMode(StrEnum):
@@ -98,9 +96,9 @@ async def discover(
     parsed = parse_query(query)
     started = ctx.monotonic()
     rules = DomainRules(ctx.public_suffixes)
-    if type(ctx.resolver) is Resolver:
-        # Leave a resolver the caller injected alone; memoise the standard one for this run.
-        ctx = with_run_resolver(ctx)
+    # This discovery's own record of refused addresses (reaching the run's), on the run's
+    # resolver and DNS cache.
+    ctx = ctx.with_resolver(ctx.resolver.with_guard(ctx.resolver.guard.child()))
     home = rules.registrable(parsed.domain) or parsed.domain
     fetch_ctx = _fetch_context(ctx)
     verifier = Verifier(ctx)
@@ -420,5 +418,4 @@ async def _logins(
 def _fetch_context(ctx: Context) -> Context:
     t = ctx.settings.timeouts
     timeouts = replace(t, http_s=min(t.http_s, FETCH_TIMEOUT_S))
-    ctx.global_slot()
-    return replace(ctx, settings=replace(ctx.settings, timeouts=timeouts))
+    return ctx.with_settings(replace(ctx.settings, timeouts=timeouts))

@@ -169,6 +169,14 @@ class Verifier:
     ) -> Observation | None:
         if delay_s:
             await asyncio.sleep(delay_s)
+        # Once per run, not once per discovery: thousands of customer domains name the same
+        # shared hosts (issue 11), and the audit reuses these observations too.
+        return await self._ctx.memo.once(
+            ("verify", *probe_key(setting), budget_s),
+            lambda: self._probe_once(setting, budget_s),
+        )
+
+    async def _probe_once(self, setting: ServerSetting, budget_s: float) -> Observation | None:
         ctx = budgeted(self._ctx, budget_s)
         endpoint = Endpoint(setting.scheme, setting.host, setting.port)
         try:
@@ -193,7 +201,6 @@ def budgeted(ctx: Context, budget_s: float) -> Context:
     the per-candidate budget and each step (connect, one reply, one handshake) by 40 % of it:
     a server that accepts TCP and stays silent is given up after that step, not the whole
     budget."""
-    ctx.global_slot()  # create it now, so every budgeted copy shares the one limit
     t = ctx.settings.timeouts
     step_s = budget_s * STEP_SHARE
     timeouts = replace(
@@ -203,4 +210,4 @@ def budgeted(ctx: Context, budget_s: float) -> Context:
         tls_handshake_s=min(t.tls_handshake_s, step_s),
         endpoint_budget_s=min(t.endpoint_budget_s, budget_s),
     )
-    return replace(ctx, settings=replace(ctx.settings, timeouts=timeouts))
+    return ctx.with_settings(replace(ctx.settings, timeouts=timeouts))

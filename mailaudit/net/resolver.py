@@ -1,12 +1,22 @@
 """The tool's own resolver: every name the tool connects to is resolved here (dnspython), so a
 user's `--nameserver` and `--resolve` apply to SMTP, IMAP, POP3, HTTP and TLS work alike, and
-the system resolver is never consulted when a nameserver is given."""
+the system resolver is never consulted when a nameserver is given.
+
+One `Resolver` serves one run (`Context.create` makes it) and is its DNS cache: every (name,
+type) is asked once within its TTL, negative answers (NXDOMAIN, NODATA) are kept for their SOA
+negative TTL (RFC 2308), and concurrent askers of the same question share the one query in flight.
+Failures (timeout, SERVFAIL) are not kept: the next asker tries again. At most `concurrency`
+queries are on the wire at once, so thousands of domains never open thousands of UDP sockets
+(issue 11: unbounded lookups starved each other into timeouts)."""
 
 from __future__ import annotations
 
 import asyncio
+import copy
 import ipaddress
-from dataclasses import dataclass
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from enum import StrEnum
 
 import dns.asyncresolver
@@ -88,6 +98,9 @@ class Resolver:
         overrides: dict[str, tuple[str, ...]] | None = None,
         timeout_s: float = 4.0,
         guard: AddressGuard | None = None,
+        concurrency: int = 64,
+        max_negative_ttl_s: float = 3600.0,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         # Every address the tool connects to comes from `addresses()`, so this is the one
         # place the SSRF guard sits (mailaudit.net.addresses). The default guard refuses every
@@ -106,14 +119,55 @@ class Resolver:
         self._resolver.use_edns(0, dns.flags.DO, 1232)
         self._resolver.flags = dns.flags.RD | dns.flags.AD
         self._overrides = {k.lower().rstrip("."): v for k, v in (overrides or {}).items()}
+        self._wire = asyncio.Semaphore(concurrency)
+        self._max_negative_ttl_s = max_negative_ttl_s
+        self._monotonic = monotonic
+        # (name, type) -> (answer, expires at on the monotonic clock).
+        self._cache: dict[tuple[str, str], tuple[DnsAnswer, float]] = {}
+        self._in_flight: dict[tuple[str, str], asyncio.Future[tuple[DnsAnswer, float]]] = {}
+        self.stats = ResolverStats()
 
     async def query(self, name: str, rdtype: str) -> DnsAnswer:
         """One lookup; NXDOMAIN and NODATA are answers, not errors. Raises DnsError on timeouts,
-        SERVFAIL and malformed names."""
+        SERVFAIL and malformed names. Answered from the run's cache within the answer's TTL."""
+        key = (name.lower().rstrip("."), rdtype.upper())
+        now = self._monotonic()
+        cached = self._cache.get(key)
+        if cached is not None and cached[1] > now:
+            self.stats.cache_hits += 1
+            return _renamed(cached[0], name)
+        pending = self._in_flight.get(key)
+        if pending is None:
+            pending = asyncio.ensure_future(self._ask_counted(name, rdtype))
+            self._in_flight[key] = pending
+            pending.add_done_callback(lambda done: self._settle(key, done))
+        else:
+            self.stats.shared_in_flight += 1
+        # Shielded: one asker cancelled (a guess no longer needed) must not cancel the query
+        # for the others.
+        answer, _ = await asyncio.shield(pending)
+        return _renamed(answer, name)
+
+    def _settle(self, key: tuple[str, str], done: asyncio.Future[tuple[DnsAnswer, float]]) -> None:
+        if self._in_flight.get(key) is done:
+            del self._in_flight[key]
+        if done.cancelled() or done.exception() is not None:
+            return
+        answer, ttl_s = done.result()
+        if ttl_s > 0:
+            self._cache[key] = (answer, self._monotonic() + ttl_s)
+
+    async def _ask_counted(self, name: str, rdtype: str) -> tuple[DnsAnswer, float]:
+        async with self._wire:
+            self.stats.queries += 1
+            return await self._ask(name, rdtype)
+
+    async def _ask(self, name: str, rdtype: str) -> tuple[DnsAnswer, float]:
+        """One question on the wire: the answer and how long it may be kept (seconds)."""
         try:
             answer = await self._resolver.resolve(name, rdtype, raise_on_no_answer=False)
-        except dns.resolver.NXDOMAIN:
-            return DnsAnswer(name, rdtype, AnswerStatus.NXDOMAIN)
+        except dns.resolver.NXDOMAIN as exc:
+            return DnsAnswer(name, rdtype, AnswerStatus.NXDOMAIN), self._negative_ttl(exc)
         except dns.resolver.LifetimeTimeout as exc:
             raise DnsError(f"{rdtype} {name}: timeout", reason="timeout") from exc
         except dns.resolver.NoNameservers as exc:
@@ -129,10 +183,15 @@ class Resolver:
         authenticated = bool(
             isinstance(response, dns.message.Message) and response.flags & dns.flags.AD
         )
+        # dnspython takes the TTL from the answer's records, or for NODATA from the SOA
+        # (RFC 2308 negative caching).
+        ttl_s = max(0.0, answer.expiration - time.time())
         if rrset is None:
-            return DnsAnswer(name, rdtype, AnswerStatus.NO_ANSWER, authenticated=authenticated)
+            ttl_s = min(ttl_s, self._max_negative_ttl_s)
+            no_answer = DnsAnswer(name, rdtype, AnswerStatus.NO_ANSWER, authenticated=authenticated)
+            return no_answer, ttl_s
         canonical = answer.canonical_name.to_text().rstrip(".")
-        return DnsAnswer(
+        found = DnsAnswer(
             name,
             rdtype,
             AnswerStatus.OK,
@@ -140,6 +199,26 @@ class Resolver:
             authenticated,
             canonical if canonical.lower() != name.lower().rstrip(".") else None,
         )
+        return found, ttl_s
+
+    def _negative_ttl(self, exc: dns.resolver.NXDOMAIN) -> float:
+        # The SOA in the NXDOMAIN response bounds how long the name may be taken as absent.
+        ttls = []
+        responses: dict[object, object] = exc.responses()  # type: ignore[no-untyped-call]
+        for response in responses.values():
+            if isinstance(response, dns.message.QueryMessage):
+                try:
+                    ttls.append(float(response.resolve_chaining().minimum_ttl))
+                except dns.exception.DNSException:
+                    continue
+        return min([self._max_negative_ttl_s, *ttls])
+
+    def with_guard(self, guard: AddressGuard) -> Resolver:
+        """The same resolver — its cache, queries in flight and limits shared — recording what
+        `guard` refuses (one discovery's own record, reaching the run's through its parent)."""
+        view = copy.copy(self)
+        view.guard = guard
+        return view
 
     async def addresses(self, host: str) -> tuple[str, ...]:
         """The IPv4 and IPv6 addresses of `host` the tool may connect to (overrides first, IP
@@ -188,6 +267,20 @@ class Resolver:
         name = dns.reversename.from_address(address).to_text()
         answer = await self.query(name, "PTR")
         return answer, tuple(r.rstrip(".") for r in answer.records)
+
+
+@dataclass
+class ResolverStats:
+    """What the run's DNS cost: questions sent, answered from the cache, shared in flight."""
+
+    queries: int = 0
+    cache_hits: int = 0
+    shared_in_flight: int = 0
+
+
+def _renamed(answer: DnsAnswer, name: str) -> DnsAnswer:
+    # The cache key is case-insensitive; an asker gets the answer under the name it asked.
+    return answer if answer.name == name else replace(answer, name=name)
 
 
 def _join_txt(presentation: str) -> str:

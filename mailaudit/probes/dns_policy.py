@@ -81,7 +81,7 @@ async def gather_policy(
     """Gather the DNS mail policy facts of `domain`. Never raises for DNS or network failures:
     they are recorded in the observation."""
     domain = normalise(domain)
-    psl = ctx.public_suffixes
+    psl = ctx.public_suffixes  # parsed once per process, never on the loop per domain
     org_domain = _organisational_domain(psl, domain)
     mx = await _gather_mx(ctx, domain)
     mail_hosts = mx.mail_hosts

@@ -14,7 +14,7 @@ import secrets
 import time
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 from urllib.parse import parse_qs
@@ -131,8 +131,7 @@ class MailSettingsApp:
         self.slots = asyncio.Semaphore(config.max_concurrent_discoveries)
         self.by_token = _Store(keep_s=config.keep_s, max_kept=config.max_kept, clock=clock)
         self.by_query = _Store(keep_s=config.keep_s, max_kept=config.max_kept, clock=clock)
-        # Shared by every discovery: politeness slots per endpoint, the Public Suffix List.
-        ctx.global_slot()
+        # Parsed now rather than in the first visitor's request (shared by every discovery).
         _ = ctx.public_suffixes
 
     # --- pages -------------------------------------------------------------------------------
@@ -267,7 +266,7 @@ class MailSettingsApp:
     ) -> Answer | Failure:
         """The answer, or why there is none."""
         guard = GuardedResolver(self.ctx, allowed=self.config.allowed_networks)
-        ctx = replace(self.ctx, resolver=guard)
+        ctx = self.ctx.with_resolver(guard)
         try:
             async with asyncio.timeout(self.config.discovery_deadline_s):
                 result = await discover(ctx, query.text, on_source=listener)

@@ -15,8 +15,8 @@ import ipaddress
 from collections.abc import Iterable
 
 from mailaudit.context import Context
-from mailaudit.discovery.dnsmemo import RunResolver
 from mailaudit.net.errors import DnsError
+from mailaudit.net.resolver import Resolver
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -39,11 +39,20 @@ def is_allowed(address: str, allowed: tuple[Network, ...]) -> bool:
     return ip.is_global and not ip.is_multicast
 
 
-class GuardedResolver(RunResolver):
-    """The run's memoising resolver, answering only addresses a discovery may connect to."""
+class GuardedResolver(Resolver):
+    """A resolver like the run's (same servers, overrides and timeouts, its own cache for this
+    discovery), answering only addresses a discovery may connect to."""
 
     def __init__(self, ctx: Context, *, allowed: tuple[Network, ...]) -> None:
-        super().__init__(ctx)
+        settings = ctx.settings
+        super().__init__(
+            nameservers=settings.nameservers,
+            overrides=settings.resolve,
+            timeout_s=settings.timeouts.dns_s,
+            # Its own record of refused addresses (this discovery's), passed on to the run's.
+            guard=ctx.resolver.guard.child(),
+            concurrency=settings.limits.dns_concurrency,
+        )
         self._allowed = allowed
         self.refused: list[tuple[str, str]] = []
 

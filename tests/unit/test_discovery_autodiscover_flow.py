@@ -78,8 +78,7 @@ class NoSrvResolver(Resolver):
 
 def make_ctx(resolver: Resolver | None = None) -> Context:
     ctx = Context.create(Settings(nameservers=("127.0.0.1",)))
-    ctx.resolver = resolver or NoSrvResolver()
-    return ctx
+    return ctx.with_resolver(resolver or NoSrvResolver())
 
 
 QUERY = parse_query("alice@x.test")

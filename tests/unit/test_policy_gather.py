@@ -83,7 +83,7 @@ BASE: Zone = {
 
 def ctx_for(zone: Zone, **kwargs: frozenset[str]) -> Context:
     ctx = Context.create(Settings(nameservers=("127.0.0.1",)))
-    return dataclasses.replace(ctx, resolver=ZoneResolver(zone, **kwargs))
+    return ctx.with_resolver(ZoneResolver(zone, **kwargs))
 
 
 async def test_simple_domain() -> None:

@@ -8,7 +8,6 @@ with why, are pinned in `test_mapping_counts` (203 tests: 193 mapped, 10 unmappe
 
 from __future__ import annotations
 
-import dataclasses
 from collections import Counter
 from enum import StrEnum
 
@@ -97,7 +96,7 @@ def test_mapping_counts() -> None:
 )
 async def test_audit_agrees_with_the_suite(test: SuiteTest, base_context: Context) -> None:
     # Given the scenario's zone, when the test's domain is audited (DNS policy only) ...
-    ctx = dataclasses.replace(base_context, resolver=SuiteResolver(test.zone))
+    ctx = base_context.with_resolver(SuiteResolver(test.zone))
     findings, runs = judge_policy(await gather_policy(ctx, test.domain))
     errors = [f"{f.id}: {f.detail}" for f in findings if f.id in ERROR_FINDINGS]
     spf_runs = {r.check: r.status for r in runs if r.check.startswith("spf.")}
