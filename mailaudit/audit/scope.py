@@ -19,20 +19,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from mailaudit.audit.targets import Role, Target
+from mailaudit.audit.units import OutOfScope, Role, Target
 from mailaudit.checks.scope import judge_out_of_scope, judge_refused_targets
 from mailaudit.discovery.query import DomainRules
 from mailaudit.model import Candidate, DiscoveryResult, Finding, RefusedTarget, Source
-
-
-@dataclass(frozen=True)
-class OutOfScope:
-    """A host a domain's records led to, outside that domain's scope."""
-
-    domain: str
-    host: str
-    # How the domain led there: the URLs and names, first one first.
-    chain: tuple[str, ...]
 
 
 @dataclass

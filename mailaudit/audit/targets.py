@@ -3,36 +3,21 @@ discovery found, and the hosts ISPs classically name smtp./imap./pop3./pop./mail
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from enum import StrEnum
-
+from mailaudit.audit.units import Role, Target
 from mailaudit.context import Context
 from mailaudit.discovery.guess import GUESS_PLAN
 from mailaudit.model import Endpoint, Scheme, ServerSetting
 from mailaudit.net.errors import DnsError
 
+__all__ = ["Role", "Target", "guess_targets", "implied_targets", "mx_targets"]
 
-class Role(StrEnum):
-    EXPLICIT = "explicit"  # named by the user with --endpoint
-    MX = "mx"
-    CLIENT = "client"  # found by discovery
-    GUESS = "guess"
-
-    @property
-    def priority(self) -> int:
-        return list(Role).index(self)
-
-
-@dataclass(frozen=True)
-class Target:
-    endpoint: Endpoint
-    role: Role
-    domain: str
-
-    @property
-    def required(self) -> bool:
-        """A guessed endpoint that is not there is no finding; a named one is."""
-        return self.role is not Role.GUESS
+# The implicit-TLS port beside each STARTTLS client port (RFC 8314): the host-level check needs
+# both, and the tool can probe the partner itself rather than report it "not tested".
+IMPLICIT_PARTNER = {
+    Scheme.SUBMISSION: (Scheme.SMTPS, 465),
+    Scheme.IMAP: (Scheme.IMAPS, 993),
+    Scheme.POP3: (Scheme.POP3S, 995),
+}
 
 
 async def mx_targets(ctx: Context, domain: str) -> tuple[list[Target], list[str]]:
@@ -62,3 +47,17 @@ def guess_targets(domain: str) -> list[Target]:
                 endpoint = Endpoint(setting.scheme, setting.host, port)
                 targets.setdefault(endpoint, Target(endpoint, Role.GUESS, domain))
     return list(targets.values())
+
+
+def implied_targets(targets: list[Target]) -> list[Target]:
+    """For each STARTTLS client endpoint, its implicit-TLS partner on the same host, as a guess
+    (absent is no finding by itself; present, it is audited like any other)."""
+    have = {(t.endpoint.host, t.endpoint.port) for t in targets}
+    implied: dict[Endpoint, Target] = {}
+    for t in targets:
+        partner = IMPLICIT_PARTNER.get(t.endpoint.scheme)
+        if partner is None or (t.endpoint.host, partner[1]) in have:
+            continue
+        endpoint = Endpoint(partner[0], t.endpoint.host, partner[1])
+        implied.setdefault(endpoint, Target(endpoint, Role.GUESS, t.domain))
+    return list(implied.values())

@@ -1,0 +1,264 @@
+"""The join and reduce step: pure, no I/O. Endpoint facts and domain facts in, judged
+`EndpointReport`s and `DomainReport`s out.
+
+Cost is linear: each endpoint is judged once (`Judged` keeps its verdict), the cross-endpoint
+checks once per address and per host name, and each domain looks only at the endpoints its own
+targets lead to (issue 11 found the old joins rescanning every endpoint for every domain).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from mailaudit.audit.plan import uses_of
+from mailaudit.audit.scope import out_of_scope_findings
+from mailaudit.audit.units import DomainFacts, EndpointFacts, OutOfScope, Role
+from mailaudit.audit.verdicts import Judgement, Kind, Verdict, judge
+from mailaudit.model import (
+    SCHEMA_VERSION,
+    CheckRun,
+    DomainReport,
+    EndpointReport,
+    Finding,
+    ProbeStatus,
+    Report,
+    RunInfo,
+    Scheme,
+)
+
+__all__ = ["DomainView", "Judged", "assemble_report", "domain_view", "endpoint_report"]
+
+
+def _absent(facts: EndpointFacts) -> bool:
+    """A port that refuses connections is simply not offered (when only guessed)."""
+    obs = facts.observation
+    return (
+        obs.status is ProbeStatus.FAILED
+        and obs.failure is not None
+        and obs.failure.reason in ("refused", "unreachable")
+    )
+
+
+class Judged:
+    """Verdicts over a growing set of endpoint facts; each judged once, the per-address and
+    per-host-name checks again only when that address or host gains an endpoint."""
+
+    def __init__(self, *, now: datetime) -> None:
+        self._now = now
+        self.facts: dict[tuple[str, int], EndpointFacts] = {}
+        self._own: dict[tuple[str, int], Verdict] = {}
+        self._by_address: dict[str, list[tuple[str, int]]] = {}
+        self._address_verdicts: dict[str, Verdict] = {}
+        self._by_host: dict[str, list[tuple[str, int]]] = {}
+        self._host_findings: dict[str, tuple[Finding, ...]] = {}
+
+    def add(self, facts: EndpointFacts) -> None:
+        key = facts.key
+        self.facts[key] = facts
+        own = judge(
+            Judgement(Kind.ENDPOINT, facts.observation, protocol_audit=facts.protocol_audit)
+        )
+        if facts.tls_scan is not None:
+            tls = judge(Judgement(Kind.TLS, scan=facts.tls_scan, now=self._now))
+            own = Verdict(own.findings + tls.findings, own.checks + tls.checks)
+        self._own[key] = own
+        self._by_address.setdefault(facts.address, []).append(key)
+        self._address_verdicts.pop(facts.address, None)
+        if facts.tls_scan is not None:
+            host = facts.tls_scan.target.host
+            self._by_host.setdefault(host, []).append(key)
+            self._host_findings.pop(host, None)
+
+    def endpoint(self, key: tuple[str, int]) -> Verdict:
+        """The endpoint's own verdict, then what its address says about it."""
+        facts = self.facts[key]
+        address = self._address(facts.address)
+        url = facts.observation.url
+        return Verdict(
+            self._own[key].findings + tuple(f for f in address.findings if f.subject == url),
+            self._own[key].checks + tuple(c for c in address.checks if c.subject == url),
+        )
+
+    def host_findings(self, host: str) -> tuple[Finding, ...]:
+        """Findings about a host name (TLS consistency across its ports and addresses)."""
+        if host not in self._by_host:
+            return ()
+        if host not in self._host_findings:
+            scans = [s for k in self._by_host[host] if (s := self.facts[k].tls_scan) is not None]
+            self._host_findings[host] = judge(Judgement(Kind.HOSTS, scans=scans)).findings
+        return self._host_findings[host]
+
+    def _address(self, address: str) -> Verdict:
+        if address not in self._address_verdicts:
+            observations = [self.facts[k].observation for k in self._by_address[address]]
+            self._address_verdicts[address] = judge(
+                Judgement(Kind.ADDRESS, observations=observations)
+            )
+        return self._address_verdicts[address]
+
+
+@dataclass(frozen=True)
+class DomainView:
+    """One domain joined with its endpoints: the DomainReport and how it uses each endpoint."""
+
+    report: DomainReport
+    # (endpoint key, name, role) for every endpoint the domain uses.
+    uses: tuple[tuple[tuple[str, int], str, Role], ...] = field(default=())
+
+
+def domain_view(facts: DomainFacts, judged: Judged) -> DomainView:
+    """Join one domain's facts with the endpoint verdicts. Every endpoint its targets lead to
+    must be in `judged` (a missing one is reported as not audited)."""
+    errors = list(facts.errors)
+    not_offered: set[str] = set()
+    for target in facts.targets:
+        if not facts.addresses_of(target.endpoint.host):
+            if target.role is Role.GUESS:
+                not_offered.add(target.endpoint.url)
+            elif target.endpoint.host in facts.refused_hosts:
+                errors.append(
+                    f"{target.endpoint.url}: not contacted: only non-global addresses "
+                    "(see scope.private-address-refused)"
+                )
+            else:
+                errors.append(f"{target.endpoint.url}: name does not resolve")
+    used: dict[tuple[str, int], list[tuple[str, Role]]] = {}
+    absent: set[tuple[str, int]] = set()
+    for key, target in uses_of(facts):
+        ef = judged.facts.get(key)
+        if ef is None:
+            errors.append(f"{target.endpoint.url} at {key[0]}: not audited (no result)")
+            continue
+        if target.role is Role.GUESS and _absent(ef):
+            absent.add(key)
+            not_offered.add(target.endpoint.url)
+            continue
+        used.setdefault(key, []).append((target.endpoint.host, target.role))
+    # Named by one target and only guessed by another: it is the domain's endpoint.
+    absent -= used.keys()
+    findings: list[Finding] = []
+    checks: list[CheckRun] = []
+    if facts.policy is not None:
+        policy = judge(Judgement(Kind.POLICY, policy=facts.policy))
+        findings += policy.findings
+        checks += policy.checks
+    hosts = sorted({name for uses in used.values() for name, _ in uses})
+    seen_ids: set[tuple[str, str]] = set()
+    for host in hosts:
+        for f in judged.host_findings(host):
+            if (f.id, f.subject) not in seen_ids:
+                seen_ids.add((f.id, f.subject))
+                findings.append(f)
+    observations = [judged.facts[k].observation for k in used]
+    if facts.policy is not None:
+        mx = judge(Judgement(Kind.MTASTS_MX, policy=facts.policy, observations=observations))
+        findings += mx.findings
+        checks += mx.checks
+    if facts.discovery is not None:
+        clients = any(o.scheme is not Scheme.SMTP and o.completed for o in observations)
+        found = judge(
+            Judgement(
+                Kind.DISCOVERY,
+                discovery_findings=facts.discovery.findings,
+                client_endpoints_found=clients,
+            )
+        )
+        findings += found.findings
+    findings += facts.scope_findings
+    report = DomainReport(
+        domain=facts.domain,
+        endpoint_ids=tuple(sorted(f"{a}:{p}" for a, p in used)),
+        not_offered=tuple(sorted(not_offered)),
+        findings=tuple(findings),
+        checks=tuple(checks),
+        errors=tuple(errors),
+        discovery=facts.discovery,
+        policy=facts.policy,
+    )
+    uses = tuple((key, name, role) for key, names in used.items() for name, role in names)
+    return DomainView(report, uses)
+
+
+def endpoint_report(
+    facts: EndpointFacts,
+    verdict: Verdict,
+    uses: Iterable[tuple[str, Role, str]],
+) -> EndpointReport:
+    """`uses`: (name, role, domain) for every domain target that leads here."""
+    names: set[str] = set()
+    roles: set[str] = set()
+    domains: set[str] = set()
+    for name, role, domain in uses:
+        names.add(name)
+        roles.add(role.value)
+        domains.add(domain)
+    return EndpointReport(
+        id=facts.id,
+        url=facts.observation.url,
+        address=facts.address,
+        port=facts.port,
+        names=tuple(sorted(names)),
+        roles=tuple(sorted(roles)),
+        domains=tuple(sorted(domains)),
+        observation=facts.observation,
+        protocol_audit=facts.protocol_audit,
+        tls_scan=facts.tls_scan,
+        findings=verdict.findings,
+        checks=verdict.checks,
+    )
+
+
+_PASSIVE = (
+    "looked at passively only (greeting, capabilities, certificate): no relay, AUTH, "
+    "VRFY/EXPN, injection test or TLS scan"
+)
+
+
+def _with_scope(judged: Judged, key: tuple[str, int], entries: list[OutOfScope]) -> Verdict:
+    """An endpoint probed passively (out of scope) carries its scope.out-of-scope finding."""
+    verdict = judged.endpoint(key)
+    facts = judged.facts[key]
+    if not facts.passive or not entries:
+        return verdict
+    found = out_of_scope_findings(facts.observation.url, entries, passive=_PASSIVE)
+    return Verdict(verdict.findings + tuple(found), verdict.checks)
+
+
+def assemble_report(
+    domains: Iterable[DomainFacts],
+    endpoints: Mapping[tuple[str, int], EndpointFacts] | Iterable[EndpointFacts],
+    *,
+    run: RunInfo,
+    now: datetime,
+) -> Report:
+    """The whole Report from facts: what a run ends with, and what `mailaudit report
+    run.jsonl` rebuilds. Endpoints no domain uses (guesses not there) are left out."""
+    judged = Judged(now=now)
+    for ef in endpoints.values() if isinstance(endpoints, Mapping) else endpoints:
+        judged.add(ef)
+    domain_reports: list[DomainReport] = []
+    uses: dict[tuple[str, int], list[tuple[str, Role, str]]] = {}
+    domain_facts = list(domains)
+    for facts in domain_facts:
+        view = domain_view(facts, judged)
+        domain_reports.append(view.report)
+        for key, name, role in view.uses:
+            uses.setdefault(key, []).append((name, role, facts.domain))
+    outside: dict[tuple[str, int], list[OutOfScope]] = {}
+    for facts in domain_facts:
+        hosts = {e.host: e for e in facts.out_of_scope}
+        for key, target in uses_of(facts) if hosts else ():
+            if (entry := hosts.get(target.endpoint.host)) is not None:
+                outside.setdefault(key, []).append(entry)
+    endpoint_reports = [
+        endpoint_report(judged.facts[key], _with_scope(judged, key, outside.get(key, [])), used)
+        for key, used in uses.items()
+    ]
+    return Report(
+        schema_version=SCHEMA_VERSION,
+        run=run,
+        domains=tuple(domain_reports),
+        endpoints=tuple(sorted(endpoint_reports, key=lambda e: (e.url, e.id))),
+    )
