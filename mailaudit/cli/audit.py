@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import datetime
 import sys
 from pathlib import Path
@@ -10,13 +9,20 @@ from typing import Any
 
 import click
 
-from mailaudit.audit.runner import AuditOptions, run_audit
+from mailaudit.audit.runner import AuditOptions
 from mailaudit.audit.targets import Role
+from mailaudit.cli.fleet import (
+    fleet_options,
+    print_outcome,
+    read_domain_args,
+    run_fleet_command,
+)
 from mailaudit.cli.options import EXIT_USAGE, fail_on_option, network_options, settings_from
 from mailaudit.context import Context
 from mailaudit.model import HOSTNAME, Endpoint, Severity
 from mailaudit.report.exit_codes import exit_code
 from mailaudit.report.formats import FORMATS, render
+from mailaudit.report.outcome import AuditStatus, fleet_outcome
 from mailaudit.report.policy import PolicyError, apply_policy, load_policy
 from mailaudit.report.text import progress_callback
 
@@ -104,6 +110,7 @@ from mailaudit.report.text import progress_callback
     type=click.Path(dir_okay=False),
     help="Also write JUnit XML to this file.",
 )
+@fleet_options
 @click.option("-q", "--quiet", is_flag=True, help="Print only the summary.")
 @click.option("-v", "--verbose", is_flag=True, help="Print evidence and transcripts too.")
 @network_options
@@ -122,6 +129,9 @@ def audit(
     html_out: str | None,
     sarif_out: str | None,
     junit_out: str | None,
+    domains_file: str | None,
+    jsonl_out: str | None,
+    resume: bool,
     quiet: bool,
     verbose: bool,
     **network: Any,
@@ -129,9 +139,11 @@ def audit(
     """Audit the mail servers of each DOMAIN: MX hosts, client endpoints, TLS and DNS policy.
 
     Exit status: 0 nothing at or above --fail-on, 1 findings at or above it, 2 usage error,
-    3 something could not be tested (and nothing reached the threshold).
+    3 something could not be tested (and nothing reached the threshold), 4 a domain could not
+    be audited at all, 130 interrupted (resume with --resume).
     """
-    if not domains and not endpoints:
+    domain_list = read_domain_args(domains, domains_file)
+    if not domain_list and not endpoints:
         raise click.UsageError("give at least one DOMAIN or --endpoint URL")
     if not HOSTNAME.match(relay_test_domain.rstrip(".")) or "." not in relay_test_domain:
         raise click.BadParameter(
@@ -164,7 +176,7 @@ def audit(
         progress=progress,
     )
     try:
-        report = asyncio.run(run_audit(ctx, domains, options))
+        report = run_fleet_command(ctx, domain_list, options, jsonl_out=jsonl_out, resume=resume)
     finally:
         if progress is not None:
             progress.close()  # before printing: the spinner line must not overwrite the report
@@ -181,4 +193,12 @@ def audit(
     click.echo(
         render(report, fmt, quiet=quiet, verbose=verbose, color=sys.stdout.isatty()), nl=False
     )
+    outcome = fleet_outcome(report, endpoints_only=_endpoint_hosts(domain_list, extra))
+    if len(report.domains) > 1 or outcome.count(AuditStatus.AUDITED) < len(report.domains):
+        print_outcome(outcome, to_stderr=fmt != "text")
     sys.exit(exit_code(report, Severity(fail_on) if fail_on else None))
+
+
+def _endpoint_hosts(domains: list[str], extra: tuple[Endpoint, ...]) -> set[str]:
+    named = {d.lower().rstrip(".") for d in domains}
+    return {e.host for e in extra if e.host not in named}

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from mailaudit.audit.jsonl import JsonlError, report_from_jsonl
 from mailaudit.cli.options import fail_on_option
 from mailaudit.model import Report, Severity
 from mailaudit.report import formats
@@ -20,8 +21,11 @@ from mailaudit.report.schema import schema_text
 
 def _load(path: str) -> Report:
     try:
+        if path.endswith(".jsonl"):
+            # A fleet run's stream (`audit --jsonl`): the report is rebuilt from its facts.
+            return report_from_jsonl(path)
         return load_report(Path(path))
-    except ReportLoadError as exc:
+    except (ReportLoadError, JsonlError, OSError) as exc:
         click.echo(f"Error: {exc}", err=True)
         sys.exit(EXIT_USAGE)
 
@@ -35,7 +39,9 @@ def _write(text: str, output: str | None) -> None:
 
 
 @click.command()
-@click.argument("results", type=click.Path(exists=True, dir_okay=False), metavar="RESULTS.json")
+@click.argument(
+    "results", type=click.Path(exists=True, dir_okay=False), metavar="RESULTS.json|RUN.jsonl"
+)
 @click.option(
     "--format",
     "fmt",

@@ -1,0 +1,157 @@
+"""The fleet options of `mailaudit audit`: `--domains-file`, `--jsonl`, `--resume`, and the
+fleet outcome printed after the report."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from mailaudit.audit.domains import read_domains
+from mailaudit.audit.jsonl import JsonlError, JsonlSink, read_jsonl
+from mailaudit.audit.runner import AuditOptions, FleetRun, domain_units, fleet_report, run_fleet
+from mailaudit.context import Context
+from mailaudit.model import Report
+from mailaudit.report.exit_codes import EXIT_INTERRUPTED, EXIT_USAGE
+from mailaudit.report.outcome import AuditStatus, FleetOutcome
+
+__all__ = ["fleet_options", "print_outcome", "read_domain_args", "run_fleet_command"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+# Domains listed one by one in the outcome; the rest are counted (the JSONL has them all).
+_LISTED = 20
+
+
+def fleet_options(func: F) -> F:
+    for option in reversed(
+        [
+            click.option(
+                "--domains-file",
+                type=click.Path(dir_okay=False, allow_dash=True),
+                help="Audit the domains in this file too, one per line ('-': standard input; "
+                "'#' comments and blank lines ignored; a bad line is reported and skipped).",
+            ),
+            click.option(
+                "--jsonl",
+                "jsonl_out",
+                type=click.Path(dir_okay=False),
+                help="Stream one JSON record per domain (and per endpoint) to this file as "
+                "each completes; `mailaudit report FILE.jsonl` renders it later.",
+            ),
+            click.option(
+                "--resume",
+                is_flag=True,
+                help="Continue the interrupted run recorded in --jsonl FILE: audit only the "
+                "domains it does not hold yet.",
+            ),
+        ]
+    ):
+        func = option(func)
+    return func
+
+
+def read_domain_args(domains: tuple[str, ...], domains_file: str | None) -> list[str]:
+    listed = list(domains)
+    if not domains_file:
+        return listed
+    try:
+        if domains_file == "-":
+            found, bad = read_domains(sys.stdin)
+        else:
+            with Path(domains_file).open(encoding="utf-8") as stream:
+                found, bad = read_domains(stream)
+    except (OSError, UnicodeDecodeError) as exc:
+        click.echo(f"Error: --domains-file: {exc}", err=True)
+        sys.exit(EXIT_USAGE)
+    name = "<stdin>" if domains_file == "-" else domains_file
+    for line in bad:
+        click.echo(f"{name}: {line}", err=True)
+    return listed + found
+
+
+def run_fleet_command(
+    ctx: Context,
+    domains: list[str],
+    options: AuditOptions,
+    *,
+    jsonl_out: str | None,
+    resume: bool,
+) -> Report:
+    """Run the audit, streaming to `jsonl_out`; Ctrl-C exits 130 with the stream intact."""
+    units = options.units()
+    done = FleetRun(started_at=ctx.clock().isoformat())
+    if resume:
+        if not jsonl_out:
+            raise click.UsageError("--resume needs --jsonl FILE (the run to continue)")
+        if Path(jsonl_out).exists():
+            done = _resumable(jsonl_out, options)
+    work = domain_units(domains, units, options.extra_endpoints)
+    with contextlib.ExitStack() as files:
+        sink: JsonlSink | None = None
+        if jsonl_out:
+            fresh = not (resume and Path(jsonl_out).exists())
+            stream = files.enter_context(
+                Path(jsonl_out).open("w" if fresh else "a", encoding="utf-8")
+            )
+            sink = JsonlSink(stream)
+            if fresh:
+                sink.header(units, done.started_at)
+        try:
+            run = asyncio.run(
+                run_fleet(ctx, work, units, sink=sink, done=done, progress=options.progress)
+            )
+        except KeyboardInterrupt:
+            hint = (
+                f"finished domains are in {jsonl_out}; run the same command with --resume "
+                "to continue"
+                if jsonl_out
+                else "with --jsonl FILE a run can be resumed"
+            )
+            click.echo(f"\ninterrupted: {hint}", err=True)
+            sys.exit(EXIT_INTERRUPTED)
+        if sink is not None:
+            sink.end(ctx.clock().isoformat(), run.duration_ms)
+    return fleet_report(ctx, run, relay_test_domain=options.relay_test_domain)
+
+
+def _resumable(path: str, options: AuditOptions) -> FleetRun:
+    try:
+        recorded = read_jsonl(path)
+    except (JsonlError, OSError, UnicodeDecodeError) as exc:
+        click.echo(f"Error: --resume: {exc}", err=True)
+        sys.exit(EXIT_USAGE)
+    if recorded.options != options.units():
+        click.echo(
+            f"Error: --resume: {path} was written with other options ({recorded.options}); "
+            "resume with the same options or start a new file",
+            err=True,
+        )
+        sys.exit(EXIT_USAGE)
+    run = recorded.run
+    click.echo(
+        f"resuming {path}: {len(run.domains)} domains and {len(run.endpoints)} endpoints "
+        "already audited",
+        err=True,
+    )
+    return run
+
+
+def print_outcome(outcome: FleetOutcome, *, to_stderr: bool) -> None:
+    """How many domains were fully, partly and not audited; which, and why."""
+    lines = [outcome.summary_line()]
+    for status in (AuditStatus.NOT_AUDITED, AuditStatus.PARTLY_AUDITED):
+        listed = [d for d in outcome.domains if d.status is status]
+        for d in listed[:_LISTED]:
+            lines.append(f"  {status.value}: {d.domain}")
+            lines += [f"    {m}" for m in d.missing[:5]]
+            if len(d.missing) > 5:
+                lines.append(f"    ... and {len(d.missing) - 5} more")
+        if len(listed) > _LISTED:
+            lines.append(f"  ... and {len(listed) - _LISTED} more {status.value} domains")
+    click.echo("\n".join(lines), err=to_stderr)
