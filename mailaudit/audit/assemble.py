@@ -27,8 +27,16 @@ from mailaudit.model import (
     RunInfo,
     Scheme,
 )
+from mailaudit.report.outcome import DomainOutcome, domain_outcome
 
-__all__ = ["DomainView", "Judged", "assemble_report", "domain_view", "endpoint_report"]
+__all__ = [
+    "DomainView",
+    "Judged",
+    "assemble_report",
+    "domain_view",
+    "endpoint_report",
+    "outcome_of",
+]
 
 
 def _absent(facts: EndpointFacts) -> bool:
@@ -179,6 +187,15 @@ def domain_view(facts: DomainFacts, judged: Judged) -> DomainView:
     )
     uses = tuple((key, name, role) for key, names in used.items() for name, role in names)
     return DomainView(report, uses)
+
+
+def outcome_of(facts: DomainFacts, view: DomainView, judged: Judged) -> DomainOutcome:
+    """The domain's outcome as the final report will say it, from the endpoints it uses."""
+    endpoints = [
+        endpoint_report(judged.facts[k], judged.endpoint(k), ())
+        for k in dict.fromkeys(key for key, _, _ in view.uses)
+    ]
+    return domain_outcome(view.report, endpoints, endpoints_only=facts.endpoints_only)
 
 
 def endpoint_report(

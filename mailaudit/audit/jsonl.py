@@ -26,11 +26,10 @@ from pathlib import Path
 from typing import IO, Any
 
 from mailaudit import __version__
-from mailaudit.audit.assemble import DomainView, Judged, assemble_report, endpoint_report
+from mailaudit.audit.assemble import DomainView, Judged, assemble_report, outcome_of
 from mailaudit.audit.runner import FleetRun
 from mailaudit.audit.units import DomainFacts, EndpointFacts, HostAddresses, Target, UnitOptions
 from mailaudit.model import DomainReport, Report, RunInfo
-from mailaudit.report.outcome import domain_outcome
 from mailaudit.serial import LoadError, from_data, to_data
 
 __all__ = ["JsonlError", "JsonlSink", "RecordedRun", "read_jsonl", "report_from_jsonl"]
@@ -70,12 +69,7 @@ class JsonlSink:
         )
 
     def domain(self, facts: DomainFacts, view: DomainView, judged: Judged) -> None:
-        # The outcome as the final report will say it, from the endpoints this domain uses.
-        endpoints = [
-            endpoint_report(judged.facts[k], judged.endpoint(k), ())
-            for k in dict.fromkeys(key for key, _, _ in view.uses)
-        ]
-        outcome = domain_outcome(view.report, endpoints, endpoints_only=facts.endpoints_only)
+        outcome = outcome_of(facts, view, judged)
         self._write(
             {
                 "record": "domain",
@@ -89,6 +83,9 @@ class JsonlSink:
                 "report": to_data(view.report),
             }
         )
+
+    def resumed(self, facts: DomainFacts, view: DomainView, judged: Judged) -> None:
+        pass  # its record is in the stream already
 
     def end(self, finished_at: str, duration_ms: int) -> None:
         self._write({"record": "end", "finished_at": finished_at, "duration_ms": duration_ms})

@@ -71,6 +71,9 @@ class FleetSink(Protocol):
 
     def domain(self, facts: DomainFacts, view: DomainView, judged: Judged) -> None: ...
 
+    def resumed(self, facts: DomainFacts, view: DomainView, judged: Judged) -> None:
+        """A domain an earlier, interrupted run completed (not written again)."""
+
 
 @dataclass
 class FleetRun:
@@ -109,9 +112,12 @@ async def run_fleet(
     sink: FleetSink | None = None,
     done: FleetRun | None = None,
     progress: Callable[[str], None] | None = None,
+    keep_facts: bool = True,
 ) -> FleetRun:
     """Run every domain unit; `done` holds the facts of an interrupted run (resume): its
-    domains are not gathered again, its endpoints not probed again."""
+    domains are not gathered again, its endpoints not probed again. Without `keep_facts` the
+    domains' facts go to the sink only (flat memory for a streamed run); `run.domains` stays
+    empty."""
     say = progress or (lambda _text: None)
     started = ctx.monotonic()
     run = FleetRun(started_at=done.started_at if done else ctx.clock().isoformat())
@@ -140,9 +146,29 @@ async def run_fleet(
             # A unit that crashed leaves no facts: its domains say "not audited" for it.
             future.set_result(None)
 
-    async def one(index: int, unit: DomainUnit) -> tuple[int, DomainFacts]:
+    results: dict[int, DomainFacts] = {}
+    joins: set[asyncio.Task[None]] = set()
+
+    def joined(index: int, facts: DomainFacts) -> None:
+        view = domain_view(facts, judged)
+        if sink is not None:
+            sink.domain(facts, view, judged)
+        if keep_facts:
+            results[index] = facts
+        say(f"audited {facts.domain}")
+
+    async def join_later(index: int, facts: DomainFacts, waits: list[asyncio.Future[None]]) -> None:
+        await asyncio.gather(*waits)
+        joined(index, facts)
+
+    async def one(index: int, unit: DomainUnit) -> None:
         if unit.domain in resumed:
-            return index, resumed[unit.domain]
+            facts = resumed[unit.domain]
+            if sink is not None:
+                sink.resumed(facts, domain_view(facts, judged), judged)
+            if keep_facts:
+                results[index] = facts
+            return
         try:
             facts = await gather_domain(ctx, unit)
         except Exception as exc:  # a bug must cost one domain, not the fleet
@@ -155,27 +181,32 @@ async def run_fleet(
             task = asyncio.create_task(endpoint(eu, future))
             background.add(task)
             task.add_done_callback(background.discard)
-        waits = {key for key, _ in uses_of(facts) if key in finished}
-        await asyncio.gather(*(finished[k] for k in waits))
-        view = domain_view(facts, judged)
-        if sink is not None:
-            sink.domain(facts, view, judged)
-        say(f"audited {facts.domain}")
-        return index, facts
+        keys = {key for key, _ in uses_of(facts)}
+        waits = [f for k in keys if (f := finished.get(k)) is not None and not f.done()]
+        if not waits:
+            joined(index, facts)
+            return
+        # The join waits for the endpoints; the lane goes on with the next domain's DNS phase.
+        join = asyncio.create_task(join_later(index, facts, waits))
+        joins.add(join)
+        join.add_done_callback(joins.discard)
 
-    results: dict[int, DomainFacts] = {}
     numbered = enumerate(units)
     lanes = max(1, ctx.settings.limits.domain_concurrency)
 
     async def lane() -> None:
         for index, unit in numbered:  # the lanes share one iterator: bounded, streaming
-            i, facts = await one(index, unit)
-            results[i] = facts
+            await one(index, unit)
+
+    async def all_joined() -> None:
+        while joins:
+            await asyncio.gather(*list(joins))
 
     try:
         await asyncio.gather(*(lane() for _ in range(lanes)))
+        await all_joined()
     finally:
-        for task in list(background):
+        for task in [*background, *joins]:
             task.cancel()
     run.domains = [results[i] for i in sorted(results)]
     run.duration_ms = int((ctx.monotonic() - started) * 1000)

@@ -12,6 +12,7 @@ import click
 from mailaudit.audit.runner import AuditOptions
 from mailaudit.audit.targets import Role
 from mailaudit.cli.fleet import (
+    FleetTally,
     fleet_options,
     print_outcome,
     read_domain_args,
@@ -22,7 +23,7 @@ from mailaudit.context import Context
 from mailaudit.model import HOSTNAME, Endpoint, Severity
 from mailaudit.report.exit_codes import exit_code
 from mailaudit.report.formats import FORMATS, render
-from mailaudit.report.outcome import AuditStatus, fleet_outcome
+from mailaudit.report.outcome import AuditStatus, FleetOutcome, fleet_outcome
 from mailaudit.report.policy import PolicyError, apply_policy, load_policy
 from mailaudit.report.text import progress_callback
 
@@ -175,11 +176,21 @@ def audit(
         scope=tuple(d.lower().rstrip(".") for d in scope_domains),
         progress=progress,
     )
+    outputs = (json_out, html_out, sarif_out, junit_out, policy_file)
+    # A streamed fleet that only wants the summary builds no Report: memory stays flat in N.
+    streamed_only = bool(jsonl_out) and quiet and fmt == "text" and not any(outputs)
+    tally = FleetTally(Severity(fail_on) if fail_on else None) if streamed_only else None
     try:
-        report = run_fleet_command(ctx, domain_list, options, jsonl_out=jsonl_out, resume=resume)
+        report = run_fleet_command(
+            ctx, domain_list, options, jsonl_out=jsonl_out, resume=resume, tally=tally
+        )
     finally:
         if progress is not None:
             progress.close()  # before printing: the spinner line must not overwrite the report
+    if report is None:
+        assert tally is not None
+        print_outcome(FleetOutcome(tuple(tally.outcomes)), to_stderr=False)
+        sys.exit(tally.exit_code())
     if policy is not None:
         report = apply_policy(report, policy, datetime.date.today())
     for path, kind in (

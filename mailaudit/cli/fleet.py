@@ -6,21 +6,29 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
+from mailaudit.audit.assemble import DomainView, Judged, outcome_of
 from mailaudit.audit.domains import read_domains
 from mailaudit.audit.jsonl import JsonlError, JsonlSink, read_jsonl
 from mailaudit.audit.runner import AuditOptions, FleetRun, domain_units, fleet_report, run_fleet
+from mailaudit.audit.units import DomainFacts, EndpointFacts
 from mailaudit.context import Context
-from mailaudit.model import Report
-from mailaudit.report.exit_codes import EXIT_INTERRUPTED, EXIT_USAGE
-from mailaudit.report.outcome import AuditStatus, FleetOutcome
+from mailaudit.model import Finding, Report, Severity
+from mailaudit.report.exit_codes import EXIT_INTERRUPTED, EXIT_USAGE, outcome_exit_code
+from mailaudit.report.outcome import AuditStatus, DomainOutcome, FleetOutcome
 
-__all__ = ["fleet_options", "print_outcome", "read_domain_args", "run_fleet_command"]
+__all__ = [
+    "FleetTally",
+    "fleet_options",
+    "print_outcome",
+    "read_domain_args",
+    "run_fleet_command",
+]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -75,6 +83,54 @@ def read_domain_args(domains: tuple[str, ...], domains_file: str | None) -> list
     return listed + found
 
 
+class FleetTally:
+    """What the exit code and the outcome need, kept while the domains stream past (small:
+    one outcome per domain, no facts), for a run that builds no Report."""
+
+    def __init__(self, fail_on: Severity | None) -> None:
+        self._inner: JsonlSink | None = None
+        self._fail_on = fail_on
+        self.outcomes: list[DomainOutcome] = []
+        self.failing = False
+        self._used: set[tuple[str, int]] = set()
+        self._judged: Judged | None = None
+
+    def stream_to(self, sink: JsonlSink) -> None:
+        self._inner = sink
+
+    def endpoint(self, facts: EndpointFacts, judged: Judged) -> None:
+        if self._inner is not None:
+            self._inner.endpoint(facts, judged)
+
+    def domain(self, facts: DomainFacts, view: DomainView, judged: Judged) -> None:
+        if self._inner is not None:
+            self._inner.domain(facts, view, judged)
+        self.resumed(facts, view, judged)
+
+    def resumed(self, facts: DomainFacts, view: DomainView, judged: Judged) -> None:
+        self._judged = judged
+        self.outcomes.append(outcome_of(facts, view, judged))
+        self._used.update(key for key, _, _ in view.uses)
+        self.failing |= self._reaches(view.report.findings)
+
+    def exit_code(self) -> int:
+        # Endpoint verdicts are final only now (the per-address checks see every port).
+        judged = self._judged
+        if judged is not None:
+            for key in self._used:
+                self.failing |= self._reaches(judged.endpoint(key).findings)
+        outcome = FleetOutcome(tuple(self.outcomes))
+        return outcome_exit_code(
+            failing=self.failing,
+            not_audited=outcome.any_not_audited,
+            untested=outcome.count(AuditStatus.AUDITED) < len(outcome.domains),
+        )
+
+    def _reaches(self, findings: Iterable[Finding]) -> bool:
+        fail_on = self._fail_on
+        return fail_on is not None and any(f.severity.at_least(fail_on) for f in findings)
+
+
 def run_fleet_command(
     ctx: Context,
     domains: list[str],
@@ -82,8 +138,10 @@ def run_fleet_command(
     *,
     jsonl_out: str | None,
     resume: bool,
-) -> Report:
-    """Run the audit, streaming to `jsonl_out`; Ctrl-C exits 130 with the stream intact."""
+    tally: FleetTally | None = None,
+) -> Report | None:
+    """Run the audit, streaming to `jsonl_out`; Ctrl-C exits 130 with the stream intact. With a
+    `tally` no Report is built (None): the facts go to the stream only, memory stays flat."""
     units = options.units()
     done = FleetRun(started_at=ctx.clock().isoformat())
     if resume:
@@ -100,11 +158,21 @@ def run_fleet_command(
                 Path(jsonl_out).open("w" if fresh else "a", encoding="utf-8")
             )
             sink = JsonlSink(stream)
+            if tally is not None:
+                tally.stream_to(sink)
             if fresh:
                 sink.header(units, done.started_at)
         try:
             run = asyncio.run(
-                run_fleet(ctx, work, units, sink=sink, done=done, progress=options.progress)
+                run_fleet(
+                    ctx,
+                    work,
+                    units,
+                    sink=tally or sink,
+                    done=done,
+                    progress=options.progress,
+                    keep_facts=tally is None,
+                )
             )
         except KeyboardInterrupt:
             hint = (
@@ -117,6 +185,8 @@ def run_fleet_command(
             sys.exit(EXIT_INTERRUPTED)
         if sink is not None:
             sink.end(ctx.clock().isoformat(), run.duration_ms)
+    if tally is not None:
+        return None
     return fleet_report(ctx, run, relay_test_domain=options.relay_test_domain)
 
 

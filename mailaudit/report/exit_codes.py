@@ -31,6 +31,7 @@ __all__ = [
     "EXIT_USAGE",
     "exit_code",
     "failing",
+    "outcome_exit_code",
 ]
 
 EXIT_OK = 0
@@ -47,10 +48,19 @@ def failing(report: Report, fail_on: Severity) -> bool:
 
 
 def exit_code(report: Report, fail_on: Severity | None) -> int:
-    if fail_on is not None and failing(report, fail_on):
+    return outcome_exit_code(
+        failing=fail_on is not None and failing(report, fail_on),
+        not_audited=fleet_outcome(report).any_not_audited,
+        untested=bool(untested(report)),
+    )
+
+
+def outcome_exit_code(*, failing: bool, not_audited: bool, untested: bool) -> int:
+    """The precedence above, for a Report or for a fleet streamed without one."""
+    if failing:
         return EXIT_FINDINGS
-    if fleet_outcome(report).any_not_audited:
+    if not_audited:
         return EXIT_NOT_AUDITED
-    if untested(report):
+    if untested:
         return EXIT_NOT_TESTED
     return EXIT_OK
