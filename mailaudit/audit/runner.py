@@ -161,20 +161,25 @@ async def run_fleet(
         await asyncio.gather(*waits)
         joined(index, facts)
 
-    async def one(index: int, unit: DomainUnit) -> None:
-        if unit.domain in resumed:
-            facts = resumed[unit.domain]
+    # Domains are planned in input order, whatever order their DNS phases end in, so the
+    # name an endpoint is probed under (its lead) does not depend on timing.
+    arrived: dict[int, tuple[DomainFacts, bool]] = {}
+    cursor = 0
+
+    def plan_in_order() -> None:
+        nonlocal cursor
+        while cursor in arrived:
+            facts, was_resumed = arrived.pop(cursor)
+            plan_and_join(cursor, facts, was_resumed)
+            cursor += 1
+
+    def plan_and_join(index: int, facts: DomainFacts, was_resumed: bool) -> None:
+        if was_resumed:
             if sink is not None:
                 sink.resumed(facts, domain_view(facts, judged), judged)
             if keep_facts:
                 results[index] = facts
             return
-        try:
-            facts = await gather_domain(ctx, unit)
-        except Exception as exc:  # a bug must cost one domain, not the fleet
-            facts = DomainFacts(
-                unit.domain, unit.endpoints_only, (), (), errors=(f"not audited: {exc!r}",)
-            )
         for eu in planner.add(facts):
             future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
             finished[eu.key] = future
@@ -190,6 +195,19 @@ async def run_fleet(
         join = asyncio.create_task(join_later(index, facts, waits))
         joins.add(join)
         join.add_done_callback(joins.discard)
+
+    async def one(index: int, unit: DomainUnit) -> None:
+        if unit.domain in resumed:
+            arrived[index] = (resumed[unit.domain], True)
+        else:
+            try:
+                facts = await gather_domain(ctx, unit)
+            except Exception as exc:  # a bug must cost one domain, not the fleet
+                facts = DomainFacts(
+                    unit.domain, unit.endpoints_only, (), (), errors=(f"not audited: {exc!r}",)
+                )
+            arrived[index] = (facts, False)
+        plan_in_order()
 
     numbered = enumerate(units)
     lanes = max(1, ctx.settings.limits.domain_concurrency)
