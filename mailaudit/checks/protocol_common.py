@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from mailaudit.model import Direction, Observation, Scheme, TranscriptLine
+from mailaudit.model import Direction, Observation, Scheme, TranscriptEvent, TranscriptLine
 
 
 def service_of(scheme: Scheme) -> str:
@@ -30,27 +30,18 @@ def failure_text(observation: Observation, default: str) -> str:
 def before_tls(obs: Observation) -> list[TranscriptLine]:
     lines: list[TranscriptLine] = []
     for line in obs.transcript:
-        if line.direction is Direction.NOTE and line.text.startswith("TLS established"):
+        if line.event is TranscriptEvent.TLS_ESTABLISHED:
             break
         lines.append(line)
     return lines
 
 
 def capability_lines(obs: Observation) -> list[TranscriptLine]:
-    """The server's capability answer before TLS, as the transcript shows it."""
-    out: list[TranscriptLine] = []
-    collecting = False
-    for line in before_tls(obs):
-        if line.direction is Direction.CLIENT:
-            verb = line.text.split(" ", 1)[0].upper()
-            collecting = verb in ("EHLO", "CAPA") or line.text.upper().endswith("CAPABILITY")
-            if collecting:
-                out.append(line)
-            continue
-        if collecting and line.direction is Direction.SERVER:
-            out.append(line)
+    """The server's capability answer before TLS (the typed CAPABILITIES events)."""
+    lines = before_tls(obs)
+    out = [line for line in lines if line.event is TranscriptEvent.CAPABILITIES]
     if not out:  # IMAP: capabilities came with the greeting
-        out = [line for line in before_tls(obs) if "CAPABILITY" in line.text.upper()]
+        out = [line for line in lines if line.event is TranscriptEvent.GREETING]
     return out[:16]
 
 

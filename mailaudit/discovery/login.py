@@ -25,9 +25,7 @@ from mailaudit.model import LoginCheck, LoginStatus, Protocol, Recommendation, S
 from mailaudit.net.clients import ImapClient, Pop3Client, SmtpClient
 from mailaudit.net.connection import Connection
 from mailaudit.net.errors import NetError
-from mailaudit.protocols.imap import capabilities_from, imap_command, imap_supports_starttls
-from mailaudit.protocols.pop3 import parse_capa
-from mailaudit.protocols.smtp import parse_ehlo
+from mailaudit.protocols.session import Capabilities, Refusal
 
 
 @dataclass(frozen=True)
@@ -114,78 +112,64 @@ async def _dialogue(
     username = credentials.username_for(rec)
     if username is None:
         return LoginStatus.FAILED, "no username"
-    starttls = s.security is Security.STARTTLS
     t = ctx.settings.timeouts
+    client: SmtpClient | Pop3Client | ImapClient
     if s.protocol is Protocol.SMTP:
-        smtp = SmtpClient(conn, t)
-        if not (await smtp.reply("greeting")).is_positive:
-            return LoginStatus.FAILED, "greeting refused"
-        ehlo = parse_ehlo(await smtp.command("EHLO", ctx.settings.ehlo_name))
-        if starttls:
-            if not ehlo.supports_starttls:
-                return LoginStatus.FAILED, "STARTTLS not offered: password not sent"
-            if (await smtp.command("STARTTLS")).code != 220:
-                return LoginStatus.FAILED, "STARTTLS refused: password not sent"
-            await smtp.start_tls(tls, s.host, verified=True)
-            ehlo = parse_ehlo(await smtp.command("EHLO", ctx.settings.ehlo_name))
-        mechanisms = {m.upper() for m in ehlo.auth_mechanisms}
-        if "PLAIN" not in mechanisms:
-            return LoginStatus.FAILED, "AUTH PLAIN not offered after TLS: password not sent"
-        token = base64.b64encode(f"\0{username}\0{credentials.password}".encode()).decode()
-        reply = await smtp.command("AUTH", f"PLAIN {token}", shown_as="AUTH PLAIN <redacted>")
-        await _quietly(smtp.command("QUIT"))
-        if reply.code == 235:
-            return LoginStatus.ACCEPTED, "AUTH PLAIN accepted (235)"
-        return LoginStatus.REJECTED, f"AUTH PLAIN answered {reply.code}"
-    if s.protocol is Protocol.POP3:
-        pop = Pop3Client(conn, t)
-        if not (await pop.response("greeting")).ok:
-            return LoginStatus.FAILED, "greeting refused"
-        if starttls:
-            capa = await pop.command("CAPA", multiline=True)
-            if not (capa.ok and parse_capa(capa).supports_stls):
-                return LoginStatus.FAILED, "STLS not offered: password not sent"
-            if not (await pop.command("STLS")).ok:
-                return LoginStatus.FAILED, "STLS refused: password not sent"
-            await pop.start_tls(tls, s.host, verified=True)
-        if not (await pop.command("USER", username)).ok:
-            return LoginStatus.REJECTED, "USER refused"
-        answer = await pop.command("PASS", credentials.password, shown_as="PASS <redacted>")
-        await _quietly(pop.command("QUIT"))
-        if answer.ok:
-            return LoginStatus.ACCEPTED, "PASS accepted"
-        return LoginStatus.REJECTED, "PASS answered -ERR"
-    imap = ImapClient(conn, t)
-    greeting = await imap.response("greeting")
-    if greeting.status not in ("OK", "PREAUTH"):
-        return LoginStatus.FAILED, "greeting refused"
-    if starttls:
-        caps = capabilities_from(greeting)
-        if caps is None:
-            done, untagged = await imap.command("CAPABILITY")
-            caps = next(
-                (c for c in (capabilities_from(r) for r in (*untagged, done)) if c), frozenset()
-            )
-        if not imap_supports_starttls(caps):
-            return LoginStatus.FAILED, "STARTTLS not offered: password not sent"
-        done, _ = await imap.command("STARTTLS")
-        if done.status != "OK":
-            return LoginStatus.FAILED, "STARTTLS refused: password not sent"
-        await imap.start_tls(tls, s.host, verified=True)
-    tag = imap.tagger.next()
-    await conn.send(
-        imap_command(tag, "LOGIN", username, credentials.password),
-        shown_as=f"{tag} LOGIN <redacted>",
-        timeout_s=t.reply_s,
-    )
-    while True:
-        response = await imap.response("LOGIN")
-        if response.kind == "tagged" and response.tag == tag:
-            break
+        client = SmtpClient(conn, t, ehlo_name=ctx.settings.ehlo_name)
+    elif s.protocol is Protocol.POP3:
+        client = Pop3Client(conn, t)
+    else:
+        client = ImapClient(conn, t)
+    caps = await client.open()
+    if isinstance(caps, Refusal):
+        return LoginStatus.FAILED, f"{caps.text}: password not sent"
+    if s.security is Security.STARTTLS:
+        verb = client.session.starttls_verb
+        if not caps.starttls:
+            return LoginStatus.FAILED, f"{verb} not offered: password not sent"
+        upgraded = await client.starttls(tls, s.host, verified=True)
+        if isinstance(upgraded, Refusal):
+            return LoginStatus.FAILED, f"{verb} refused: password not sent"
+        # What the server offered in the clear is void now (RFC 3207 §4.2, RFC 2595 §4).
+        caps = await client.capabilities()
+        if isinstance(caps, Refusal):
+            return LoginStatus.FAILED, f"{caps.text}: password not sent"
+    if isinstance(client, SmtpClient):
+        return await _smtp_login(client, caps, username, credentials.password)
+    if isinstance(client, Pop3Client):
+        return await _pop3_login(client, username, credentials.password)
+    return await _imap_login(client, username, credentials.password)
+
+
+async def _smtp_login(
+    smtp: SmtpClient, caps: Capabilities, username: str, password: str
+) -> tuple[LoginStatus, str]:
+    if "PLAIN" not in {m.upper() for m in caps.auth_mechanisms}:
+        return LoginStatus.FAILED, "AUTH PLAIN not offered after TLS: password not sent"
+    token = base64.b64encode(f"\0{username}\0{password}".encode()).decode()
+    reply = await smtp.command("AUTH", f"PLAIN {token}", shown_as="AUTH PLAIN <redacted>")
+    await _quietly(smtp.command("QUIT"))
+    if reply.code == 235:
+        return LoginStatus.ACCEPTED, "AUTH PLAIN accepted (235)"
+    return LoginStatus.REJECTED, f"AUTH PLAIN answered {reply.code}"
+
+
+async def _pop3_login(pop: Pop3Client, username: str, password: str) -> tuple[LoginStatus, str]:
+    if not (await pop.command("USER", username)).ok:
+        return LoginStatus.REJECTED, "USER refused"
+    answer = await pop.command("PASS", password, shown_as="PASS <redacted>")
+    await _quietly(pop.command("QUIT"))
+    if answer.ok:
+        return LoginStatus.ACCEPTED, "PASS accepted"
+    return LoginStatus.REJECTED, "PASS answered -ERR"
+
+
+async def _imap_login(imap: ImapClient, username: str, password: str) -> tuple[LoginStatus, str]:
+    done, _ = await imap.command("LOGIN", username, password, shown_as="LOGIN <redacted>")
     await _quietly(imap.command("LOGOUT"))
-    if response.status == "OK":
+    if done.status == "OK":
         return LoginStatus.ACCEPTED, "LOGIN accepted"
-    return LoginStatus.REJECTED, f"LOGIN answered {response.status}"
+    return LoginStatus.REJECTED, f"LOGIN answered {done.status}"
 
 
 async def _quietly(awaitable: Awaitable[object]) -> None:

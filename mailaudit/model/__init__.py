@@ -67,6 +67,7 @@ from mailaudit.model.findings import (
     Direction,
     Finding,
     Severity,
+    TranscriptEvent,
     TranscriptLine,
 )
 from mailaudit.model.policy import (
@@ -183,6 +184,7 @@ __all__ = [
     "TlsSession",
     "TlsTarget",
     "TlsVersion",
+    "TranscriptEvent",
     "TranscriptLine",
     "Trust",
     "UsernameForm",

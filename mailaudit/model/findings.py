@@ -59,12 +59,30 @@ class Direction(StrEnum):
     NOTE = "*"
 
 
+class TranscriptEvent(StrEnum):
+    """What a transcript line records. Judgement reads these typed events and never searches the
+    prose (issue 9); the text is for display only. Ordinary commands and replies are EXCHANGE."""
+
+    EXCHANGE = "exchange"
+    CONNECT = "connect"
+    GREETING = "greeting"
+    # The capability request (EHLO, CAPA, CAPABILITY) and its answer.
+    CAPABILITIES = "capabilities"
+    # The STARTTLS/STLS command and its answer.
+    STARTTLS = "starttls"
+    TLS_ESTABLISHED = "tls-established"
+    TLS_FAILED = "tls-failed"
+    # A server answer that refused the session or the step (421, -ERR [SYS/TEMP], BYE...).
+    REFUSAL = "refusal"
+
+
 @dataclass(frozen=True)
 class TranscriptLine:
     direction: Direction
     text: str
     # Milliseconds since the connection attempt started.
     at_ms: int = 0
+    event: TranscriptEvent = TranscriptEvent.EXCHANGE
 
     def render(self) -> str:
         return f"{self.direction.value}: {self.text}"

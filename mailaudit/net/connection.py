@@ -14,7 +14,7 @@ import time
 from collections.abc import AsyncIterator, Callable
 from typing import Protocol, TypeVar
 
-from mailaudit.model import Direction, TlsSession, TranscriptLine
+from mailaudit.model import Direction, TlsSession, TranscriptEvent, TranscriptLine
 from mailaudit.net.errors import (
     ConnectError,
     NetError,
@@ -105,7 +105,11 @@ class Connection:
         """Connect (and, for implicit TLS, handshake) to `address:port`."""
         started = time.monotonic()
         transcript = transcript if transcript is not None else []
-        transcript.append(TranscriptLine(Direction.NOTE, f"connect {address} port {port}", 0))
+        transcript.append(
+            TranscriptLine(
+                Direction.NOTE, f"connect {address} port {port}", 0, TranscriptEvent.CONNECT
+            )
+        )
         try:
             async with step(connect_timeout_s, f"connect to {address}:{port}"):
                 reader, writer = await asyncio.open_connection(
@@ -134,10 +138,20 @@ class Connection:
             )
         return conn
 
-    def note(self, text: str) -> None:
-        self._log(Direction.NOTE, text)
+    def note(self, text: str, *, event: TranscriptEvent = TranscriptEvent.EXCHANGE) -> None:
+        self._log(Direction.NOTE, text, event)
 
-    def _log(self, direction: Direction, text: str) -> None:
+    def record(self, direction: Direction, lines: list[str], *, event: TranscriptEvent) -> None:
+        """Lines whose event is known only once the session has read them (a refusal...)."""
+        for line in lines:
+            self._log(direction, line, event)
+
+    def _log(
+        self,
+        direction: Direction,
+        text: str,
+        event: TranscriptEvent = TranscriptEvent.EXCHANGE,
+    ) -> None:
         at_ms = int((time.monotonic() - self._started) * 1000)
         if direction is Direction.SERVER and len(self.transcript) >= MAX_TRANSCRIPT_LINES:
             if not self._transcript_cut:
@@ -151,14 +165,19 @@ class Connection:
                     )
                 )
             return
-        self.transcript.append(TranscriptLine(direction, text, at_ms))
+        self.transcript.append(TranscriptLine(direction, text, at_ms, event))
 
     async def send(
-        self, data: bytes, *, shown_as: str | None = None, timeout_s: float = 10.0
+        self,
+        data: bytes,
+        *,
+        shown_as: str | None = None,
+        timeout_s: float = 10.0,
+        event: TranscriptEvent = TranscriptEvent.EXCHANGE,
     ) -> None:
         """Send `data`; the transcript shows `shown_as` instead when the bytes carry a secret."""
         for line in (shown_as or data.decode("utf-8", "replace")).splitlines() or [""]:
-            self._log(Direction.CLIENT, line)
+            self._log(Direction.CLIENT, line, event)
         try:
             async with step(timeout_s, "send"):
                 self._writer.write(data)
@@ -245,19 +264,24 @@ class Connection:
                 f"TLS handshake: no answer within {timeout_s:g} s", reason="timeout"
             ) from None
         except ssl.SSLCertVerificationError as exc:
-            self.note(f"TLS certificate rejected: {exc.verify_message}")
+            self.note(
+                f"TLS certificate rejected: {exc.verify_message}", event=TranscriptEvent.TLS_FAILED
+            )
             raise TlsError(
                 f"certificate verification failed: {exc.verify_message}", reason="certificate"
             ) from exc
         except (ssl.SSLError, ConnectionError, OSError) as exc:
-            self.note(f"TLS handshake failed: {exc}")
+            self.note(f"TLS handshake failed: {exc}", event=TranscriptEvent.TLS_FAILED)
             raise TlsError(f"TLS handshake failed: {exc}", reason="handshake-failed") from exc
         ssl_object = self._writer.get_extra_info("ssl_object")
         if not isinstance(ssl_object, ssl.SSLObject | ssl.SSLSocket):
             raise TlsError("TLS handshake produced no session", reason="handshake-failed")
         self.tls = session_facts(ssl_object, verified=verified, verify_error=None)
         self.peer_chain = peer_chain_der(ssl_object)
-        self.note(f"TLS established: {self.tls.version} {self.tls.cipher}")
+        self.note(
+            f"TLS established: {self.tls.version} {self.tls.cipher}",
+            event=TranscriptEvent.TLS_ESTABLISHED,
+        )
         return self.tls
 
     async def close(self) -> None:

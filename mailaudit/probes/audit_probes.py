@@ -18,6 +18,7 @@ from mailaudit.model import (
     NameFacts,
     Observation,
     Outcome,
+    TranscriptEvent,
     TranscriptLine,
 )
 from mailaudit.net.clients import ImapClient, Pop3Client, SmtpClient
@@ -26,14 +27,15 @@ from mailaudit.probes.audit_session import (
     SessionError,
     best_effort_command,
     check_throttled,
-    ehlo_or_refuse,
     open_connection,
     reply_of,
+    smtp_open,
     smtp_session,
     tail,
 )
-from mailaudit.protocols.imap import ImapResponse, imap_command
+from mailaudit.protocols.imap import ImapResponse
 from mailaudit.protocols.pop3 import Pop3Response
+from mailaudit.protocols.session import Refusal
 
 NO_SUCH_USER = "mailaudit-no-such-user-7f3a9c"
 POP3_PROBE_USER = "probe"
@@ -133,9 +135,9 @@ async def pop3_auth(ctx: Context, obs: Observation) -> AuthProbe:
     try:
         async with open_connection(ctx, obs, transcript) as conn:
             client = Pop3Client(conn, ctx.settings.timeouts)
-            greeting = await client.response("greeting")
-            if not greeting.ok:
-                raise SessionError(Outcome.INCONCLUSIVE, f"greeting refused: -ERR {greeting.text}")
+            greeting = await client.greeting()
+            if isinstance(greeting, Refusal):
+                raise SessionError(Outcome.INCONCLUSIVE, greeting.text)
             start = len(transcript)
             answer = await client.command("USER", POP3_PROBE_USER)
             evidence = tuple(transcript[start:])
@@ -153,12 +155,12 @@ async def imap_auth(ctx: Context, obs: Observation) -> AuthProbe:
     try:
         async with open_connection(ctx, obs, transcript) as conn:
             client = ImapClient(conn, ctx.settings.timeouts)
-            greeting = await client.response("greeting")
-            if greeting.status == "BYE" or greeting.kind != "untagged":
-                raise SessionError(Outcome.INCONCLUSIVE, f"greeting: {greeting.raw}")
+            greeting = await client.greeting()
+            if isinstance(greeting, Refusal):
+                raise SessionError(Outcome.INCONCLUSIVE, greeting.text)
             start = len(transcript)
-            tag = client.tagger.next()
-            await conn.send(imap_command(tag, "AUTHENTICATE", "PLAIN"))
+            tag, data = client.session.command("AUTHENTICATE", "PLAIN")
+            await conn.send(data)
             answer = await _imap_until(client, tag)
             invited = answer.kind == "continuation"
             if invited:
@@ -195,16 +197,18 @@ async def starttls_injection(ctx: Context, obs: Observation) -> InjectionProbe:
     are buffered; that cannot hide the bug, because a vulnerable server sends nothing but its
     STARTTLS answer before the handshake (it reads the injected line only afterwards). If a
     server does answer the NOOP in the clear before the handshake, the refusal fires and we
-    record exactly that (`answered_before_tls`)."""
+    record exactly that (`answered_before_tls`).
+
+    This is the one dialogue that writes the STARTTLS bytes itself (the session still builds the
+    command and reads its answer; only the NOOP is appended) and calls the raw `handshake()`."""
     family = obs.scheme.family
     transcript: list[TranscriptLine] = []
     injected = {"smtp": "NOOP", "pop3": "NOOP", "imap": "X001 NOOP"}[family]
     try:
         async with open_connection(ctx, obs, transcript) as conn:
             if family == "smtp":
-                return await _inject_smtp(
-                    ctx, obs, SmtpClient(conn, ctx.settings.timeouts), transcript
-                )
+                smtp = SmtpClient(conn, ctx.settings.timeouts, ehlo_name=ctx.settings.ehlo_name)
+                return await _inject_smtp(ctx, obs, smtp, transcript)
             if family == "pop3":
                 return await _inject_pop3(
                     ctx, obs, Pop3Client(conn, ctx.settings.timeouts), transcript
@@ -247,7 +251,7 @@ async def _handshake(
     """None when TLS is up; otherwise the finished probe: the server answered in the clear
     (unread bytes were buffered), or the handshake failed."""
     try:
-        await client.start_tls(ctx.permissive_tls, obs.host, verified=False)
+        await client.handshake(ctx.permissive_tls, obs.host, verified=False)
     except TlsError as exc:
         if exc.reason == "buffered-data":
             return _done(transcript, start, injected, before=True)
@@ -261,17 +265,12 @@ async def _handshake(
 async def _inject_smtp(
     ctx: Context, obs: Observation, client: SmtpClient, transcript: list[TranscriptLine]
 ) -> InjectionProbe:
-    greeting = await client.reply("greeting")
-    check_throttled(greeting, "greeting")
-    if not greeting.is_positive:
-        raise SessionError(Outcome.INCONCLUSIVE, f"greeting refused: {greeting.code}")
-    await ehlo_or_refuse(ctx, client)
+    await smtp_open(client)
     start = len(transcript)
-    await client.conn.send(b"STARTTLS\r\nNOOP\r\n")
-    answer = await client.reply("STARTTLS")
-    check_throttled(answer, "STARTTLS")
-    if answer.code != 220:
-        return _done(transcript, start, "NOOP", refused=True)
+    await client.conn.send(_starttls_and(client, b"NOOP\r\n"), event=TranscriptEvent.STARTTLS)
+    answer = client.receive_starttls(await client.reply("STARTTLS", event=TranscriptEvent.STARTTLS))
+    if isinstance(answer, Refusal):
+        return _refused(answer, transcript, start, "NOOP")
     failed = await _handshake(client, obs, ctx, transcript, start, "NOOP")
     if failed is not None:
         return failed
@@ -292,14 +291,12 @@ async def _inject_smtp(
 async def _inject_pop3(
     ctx: Context, obs: Observation, client: Pop3Client, transcript: list[TranscriptLine]
 ) -> InjectionProbe:
-    greeting = await client.response("greeting")
-    if not greeting.ok:
-        raise SessionError(Outcome.INCONCLUSIVE, f"greeting refused: -ERR {greeting.text}")
+    await _open(client)
     start = len(transcript)
-    await client.conn.send(b"STLS\r\nNOOP\r\n")
-    answer = await client.response("STLS")
-    if not answer.ok:
-        return _done(transcript, start, "NOOP", refused=True)
+    await client.conn.send(_starttls_and(client, b"NOOP\r\n"), event=TranscriptEvent.STARTTLS)
+    answer = client.receive_starttls(await client.response("STLS", event=TranscriptEvent.STARTTLS))
+    if isinstance(answer, Refusal):
+        return _refused(answer, transcript, start, "NOOP")
     failed = await _handshake(client, obs, ctx, transcript, start, "NOOP")
     if failed is not None:
         return failed
@@ -318,18 +315,21 @@ async def _inject_pop3(
 async def _inject_imap(
     ctx: Context, obs: Observation, client: ImapClient, transcript: list[TranscriptLine]
 ) -> InjectionProbe:
-    greeting = await client.response("greeting")
-    if greeting.status == "BYE" or greeting.kind != "untagged":
-        raise SessionError(Outcome.INCONCLUSIVE, f"greeting: {greeting.raw}")
+    await _open(client)
     start = len(transcript)
-    await client.conn.send(b"A001 STARTTLS\r\nX001 NOOP\r\n")
-    answer = await _imap_until(client, "A001")
-    if answer.status != "OK":
-        return _done(transcript, start, "X001 NOOP", refused=True)
+    command = _starttls_and(client, b"X001 NOOP\r\n")
+    await client.conn.send(command, event=TranscriptEvent.STARTTLS)
+    done, _ = await client.until_tagged(
+        client.session.pending_tag or "", "STARTTLS", event=TranscriptEvent.STARTTLS
+    )
+    answer = client.receive_starttls(done)
+    if isinstance(answer, Refusal):
+        return _refused(answer, transcript, start, "X001 NOOP")
     failed = await _handshake(client, obs, ctx, transcript, start, "X001 NOOP")
     if failed is not None:
         return failed
-    await client.conn.send(b"A002 LOGOUT\r\n")
+    logout, data = client.session.command("LOGOUT")
+    await client.conn.send(data)
     # Tags make IMAP exact: any answer tagged X001 is the injected command's.
     injected_answered = False
     for _ in range(_MAX_REPLIES_AFTER_TLS):
@@ -339,9 +339,33 @@ async def _inject_imap(
             break
         if response.kind == "tagged" and response.tag == "X001":
             injected_answered = True
-        if response.kind == "tagged" and response.tag == "A002":
+        if response.kind == "tagged" and response.tag == logout:
             break
     return _done(transcript, start, "X001 NOOP", after=injected_answered, before=False)
+
+
+def _starttls_and(client: SmtpClient | Pop3Client | ImapClient, injected: bytes) -> bytes:
+    """The session's STARTTLS command with `injected` in the same packet; a connection whose own
+    capabilities do not offer STARTTLS is not tested (the probe saw it, this one did not)."""
+    caps = client.session.capabilities
+    if caps is None or not caps.starttls:
+        raise SessionError(Outcome.INCONCLUSIVE, "STARTTLS not offered on this connection")
+    return client.session.starttls_command() + injected
+
+
+async def _open(client: Pop3Client | ImapClient) -> None:
+    """Greeting and capabilities: the session upgrades only what the server offered."""
+    caps = await client.open()
+    if isinstance(caps, Refusal):
+        raise SessionError(Outcome.INCONCLUSIVE, caps.text)
+
+
+def _refused(
+    answer: Refusal, transcript: list[TranscriptLine], start: int, injected: str
+) -> InjectionProbe:
+    if answer.temporary:
+        raise SessionError(Outcome.INCONCLUSIVE, answer.text)
+    return _done(transcript, start, injected, refused=True)
 
 
 # ------------------------------------------------------------------------------------------ DNS

@@ -20,7 +20,8 @@ from mailaudit.model import Direction, Observation, Outcome, ServerReply, Transc
 from mailaudit.net.clients import ImapClient, Pop3Client, SmtpClient
 from mailaudit.net.connection import Connection
 from mailaudit.net.errors import NetError
-from mailaudit.protocols.smtp import Ehlo, SmtpReply, parse_ehlo
+from mailaudit.protocols.session import Refusal, SessionState
+from mailaudit.protocols.smtp import Ehlo, SmtpReply
 
 # Saying goodbye is a courtesy; its answer tells nothing.
 GOODBYE_S = 2.0
@@ -98,32 +99,32 @@ async def smtp_session(
 ) -> AsyncIterator[SmtpSession]:
     """Greeting and EHLO (and STARTTLS plus a fresh EHLO when asked); QUIT on the way out."""
     async with open_connection(ctx, obs, transcript) as conn:
-        client = SmtpClient(conn, ctx.settings.timeouts)
-        greeting = await client.reply("greeting")
-        check_throttled(greeting, "greeting")
-        if not greeting.is_positive:
-            raise SessionError(
-                Outcome.INCONCLUSIVE, f"greeting refused: {greeting.code} {greeting.text}"
-            )
-        ehlo = await ehlo_or_refuse(ctx, client)
+        client = SmtpClient(conn, ctx.settings.timeouts, ehlo_name=ctx.settings.ehlo_name)
+        await smtp_open(client)
         if starttls:
-            answer = await client.command("STARTTLS")
-            check_throttled(answer, "STARTTLS")
-            if answer.code != 220:
-                raise SessionError(Outcome.FAILED, f"STARTTLS answered {answer.code} {answer.text}")
-            await client.start_tls(ctx.permissive_tls, obs.host, verified=False)
-            ehlo = await ehlo_or_refuse(ctx, client)
-        session = SmtpSession(client, parse_ehlo(ehlo), tls=starttls or obs.scheme.implicit_tls)
+            if not (client.session.capabilities and client.session.capabilities.starttls):
+                raise SessionError(Outcome.FAILED, "STARTTLS is not offered on this connection")
+            upgraded = await client.starttls(ctx.permissive_tls, obs.host, verified=False)
+            if isinstance(upgraded, Refusal):
+                outcome = Outcome.INCONCLUSIVE if upgraded.temporary else Outcome.FAILED
+                raise SessionError(outcome, upgraded.text)
+            await smtp_open(client)
+        assert client.session.ehlo is not None
+        session = SmtpSession(client, client.session.ehlo, tls=starttls or obs.scheme.implicit_tls)
         yield session
         await best_effort_command(client, "QUIT")
 
 
-async def ehlo_or_refuse(ctx: Context, client: SmtpClient) -> SmtpReply:
-    reply = await client.command("EHLO", ctx.settings.ehlo_name)
-    check_throttled(reply, "EHLO")
-    if not reply.is_positive:
-        raise SessionError(Outcome.INCONCLUSIVE, f"EHLO refused: {reply.code} {reply.text}")
-    return reply
+async def smtp_open(client: SmtpClient) -> None:
+    """Greeting (unless already read) and EHLO. Any refusal there (421, a 5xx greeting, EHLO
+    refused) means the server will not be tested now: INCONCLUSIVE."""
+    if client.session.state is SessionState.GREETING:
+        greeting = await client.greeting()
+        if isinstance(greeting, Refusal):
+            raise SessionError(Outcome.INCONCLUSIVE, greeting.text)
+    caps = await client.capabilities()
+    if isinstance(caps, Refusal):
+        raise SessionError(Outcome.INCONCLUSIVE, caps.text)
 
 
 async def best_effort_command(client: SmtpClient | Pop3Client | ImapClient, verb: str) -> None:

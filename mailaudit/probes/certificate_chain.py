@@ -12,7 +12,7 @@ from mailaudit.context import Context
 from mailaudit.net.clients import SmtpClient
 from mailaudit.net.connection import Connection
 from mailaudit.net.errors import BudgetExceeded, NetError, TlsError
-from mailaudit.protocols.smtp import parse_ehlo
+from mailaudit.protocols.session import Refusal
 
 
 async def fetch_mx_chain(ctx: Context, host: str, address: str) -> tuple[bytes, ...]:
@@ -37,19 +37,15 @@ async def _fetch(ctx: Context, host: str, address: str) -> tuple[bytes, ...]:
             max_bytes=ctx.settings.limits.max_bytes_per_connection,
         )
         try:
-            client = SmtpClient(conn, timeouts)
-            greeting = await client.reply("greeting")
-            if not greeting.is_positive:
-                raise NetError(f"{host}: greeting {greeting.code}", reason="refused-by-server")
-            ehlo = parse_ehlo(await client.command("EHLO", ctx.settings.ehlo_name))
-            if not ehlo.supports_starttls:
+            client = SmtpClient(conn, timeouts, ehlo_name=ctx.settings.ehlo_name)
+            caps = await client.open()
+            if isinstance(caps, Refusal):
+                raise NetError(f"{host}: {caps.text}", reason="refused-by-server")
+            if not caps.starttls:
                 raise TlsError(f"{host}: STARTTLS is not offered", reason="starttls-missing")
-            answer = await client.command("STARTTLS")
-            if answer.code != 220:
-                raise TlsError(
-                    f"{host}: STARTTLS answered {answer.code}", reason="starttls-refused"
-                )
-            await client.start_tls(ctx.permissive_tls, host, verified=False)
+            upgraded = await client.starttls(ctx.permissive_tls, host, verified=False)
+            if isinstance(upgraded, Refusal):
+                raise TlsError(f"{host}: {upgraded.text}", reason="starttls-refused")
             return conn.peer_chain
         finally:
             await conn.close()

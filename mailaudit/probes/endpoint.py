@@ -25,14 +25,7 @@ from mailaudit.model import (
 from mailaudit.net.clients import ImapClient, Pop3Client, SmtpClient
 from mailaudit.net.connection import Connection
 from mailaudit.net.errors import DnsError, NetError, TlsError
-from mailaudit.protocols.imap import (
-    capabilities_from,
-    imap_auth_mechanisms,
-    imap_login_disabled,
-    imap_supports_starttls,
-)
-from mailaudit.protocols.pop3 import parse_capa
-from mailaudit.protocols.smtp import parse_ehlo
+from mailaudit.protocols.session import Capabilities, Refusal
 
 # How long we wait for the answer to QUIT/LOGOUT: the facts are gathered by then.
 _GOODBYE_S = 2.0
@@ -163,12 +156,14 @@ async def _dialogue(
             facts.tls = conn.tls
         facts.step = "greeting"
         family = endpoint.scheme.family
+        client: SmtpClient | Pop3Client | ImapClient
         if family == "smtp":
-            await _smtp(ctx, SmtpClient(conn, timeouts), endpoint, facts, tls_context, verify)
+            client = SmtpClient(conn, timeouts, ehlo_name=ctx.settings.ehlo_name)
         elif family == "pop3":
-            await _pop3(Pop3Client(conn, timeouts), endpoint, facts, tls_context, verify)
+            client = Pop3Client(conn, timeouts)
         else:
-            await _imap(ImapClient(conn, timeouts), endpoint, facts, tls_context, verify)
+            client = ImapClient(conn, timeouts)
+        await _converse(client, endpoint, facts, tls_context, verify)
     except TlsError as exc:
         if exc.reason == "certificate" and verify:
             raise _CertificateRejected(
@@ -186,146 +181,64 @@ async def _dialogue(
             await conn.close()
 
 
-async def _smtp(
-    ctx: Context,
-    client: SmtpClient,
+async def _converse(
+    client: SmtpClient | Pop3Client | ImapClient,
     endpoint: Endpoint,
     facts: _Facts,
     tls_context: ssl.SSLContext,
     verified: bool,
 ) -> None:
-    greeting = await client.reply("greeting")
+    """Greeting, capabilities, STARTTLS and capabilities again: the same for every family.
+
+    A refusal of the greeting or of the capability request (SMTP 421, POP3 `-ERR [SYS/TEMP]`,
+    IMAP `NO [UNAVAILABLE]`...) ends the probe as REFUSED: what the server offers is unknown
+    then, never "no STARTTLS" (issue 10 item 2)."""
+    greeting = await client.greeting()
+    if isinstance(greeting, Refusal):
+        raise _Refused(greeting.text)
     facts.greeting = greeting.text
-    if not greeting.is_positive:
-        raise _Refused(f"greeting {greeting.code}: {greeting.text}")
-    facts.step = "ehlo"
-    reply = await client.command("EHLO", ctx.settings.ehlo_name)
-    if not reply.is_positive:
-        raise _Refused(f"EHLO refused: {reply.code} {reply.text}")
-    ehlo = parse_ehlo(reply)
-    caps = _ehlo_lines(reply.lines)
+    facts.step = _CAPABILITY_STEP[endpoint.scheme.family]
+    caps = client.session.capabilities or await client.capabilities()
+    if isinstance(caps, Refusal):
+        if endpoint.scheme.family == "smtp":
+            raise _Refused(caps.text)
+        # The first wave's reading, replaced by issue 10 item 2.
+        caps = replace(_NOTHING_OFFERED, login_offered=endpoint.scheme.family == "imap")
     if endpoint.scheme.implicit_tls:
-        facts.caps_after, facts.auth_after = caps, ehlo.auth_mechanisms
+        facts.caps_after, facts.auth_after = caps.lines, caps.auth_mechanisms
     else:
-        facts.caps_before, facts.auth_before = caps, ehlo.auth_mechanisms
-        facts.starttls_offered = ehlo.supports_starttls
-        facts.login_before_tls = bool(ehlo.auth_mechanisms)
-        if ehlo.supports_starttls:
+        facts.caps_before, facts.auth_before = caps.lines, caps.auth_mechanisms
+        facts.starttls_offered = caps.starttls
+        facts.login_before_tls = caps.login_offered
+        if caps.starttls:
             facts.step = "starttls"
-            answer = await client.command("STARTTLS")
-            if answer.code != 220:
-                raise _DialogueFailed(
-                    ProbeFailure(
-                        "starttls-refused",
-                        f"STARTTLS answered {answer.code} {answer.text}",
-                        "starttls",
-                    )
-                )
-            facts.step = "tls-handshake"
-            facts.tls = await client.start_tls(tls_context, endpoint.host, verified=verified)
-            facts.step = "ehlo-after-tls"
-            reply = await client.command("EHLO", ctx.settings.ehlo_name)
-            if reply.is_positive:
-                after = parse_ehlo(reply)
-                facts.caps_after, facts.auth_after = _ehlo_lines(reply.lines), after.auth_mechanisms
-                facts.starttls_again = after.supports_starttls
-    facts.step = "quit"
-    await _best_effort(client.command("QUIT"))
+            tls = await client.starttls(tls_context, endpoint.host, verified=verified)
+            if isinstance(tls, Refusal):
+                if tls.temporary:
+                    raise _Refused(tls.text)
+                raise _DialogueFailed(ProbeFailure("starttls-refused", tls.text, "starttls"))
+            facts.tls = tls
+            facts.step = f"{_CAPABILITY_STEP[endpoint.scheme.family]}-after-tls"
+            after = await client.capabilities()
+            if not isinstance(after, Refusal):
+                facts.caps_after, facts.auth_after = after.lines, after.auth_mechanisms
+                facts.starttls_again = after.starttls
+    facts.step = _GOODBYE[endpoint.scheme.family]
+    await _best_effort(_goodbye(client))
 
 
-async def _pop3(
-    client: Pop3Client,
-    endpoint: Endpoint,
-    facts: _Facts,
-    tls_context: ssl.SSLContext,
-    verified: bool,
-) -> None:
-    greeting = await client.response("greeting")
-    facts.greeting = greeting.text
-    if not greeting.ok:
-        raise _Refused(f"greeting -ERR {greeting.text}")
-    facts.step = "capa"
-    capa_response = await client.command("CAPA", multiline=True)
-    caps = parse_capa(capa_response) if capa_response.ok else None
-    lines = capa_response.lines if capa_response.ok else ()
-    if endpoint.scheme.implicit_tls:
-        facts.caps_after = lines
-        facts.auth_after = caps.sasl_mechanisms if caps else ()
+_NOTHING_OFFERED = Capabilities(
+    (), starttls=False, auth_mechanisms=(), login_offered=False, over_tls=False
+)
+_CAPABILITY_STEP = {"smtp": "ehlo", "pop3": "capa", "imap": "capability"}
+_GOODBYE = {"smtp": "quit", "pop3": "quit", "imap": "logout"}
+
+
+async def _goodbye(client: SmtpClient | Pop3Client | ImapClient) -> None:
+    if isinstance(client, ImapClient):
+        await client.command("LOGOUT")
     else:
-        facts.caps_before = lines
-        facts.auth_before = caps.sasl_mechanisms if caps else ()
-        facts.starttls_offered = bool(caps and caps.supports_stls)
-        facts.login_before_tls = bool(caps and (caps.supports_user or caps.sasl_mechanisms))
-        if facts.starttls_offered:
-            facts.step = "starttls"
-            answer = await client.command("STLS")
-            if not answer.ok:
-                raise _DialogueFailed(
-                    ProbeFailure(
-                        "starttls-refused", f"STLS answered -ERR {answer.text}", "starttls"
-                    )
-                )
-            facts.step = "tls-handshake"
-            facts.tls = await client.start_tls(tls_context, endpoint.host, verified=verified)
-            facts.step = "capa-after-tls"
-            after = await client.command("CAPA", multiline=True)
-            if after.ok:
-                parsed = parse_capa(after)
-                facts.caps_after, facts.auth_after = after.lines, parsed.sasl_mechanisms
-                facts.starttls_again = parsed.supports_stls
-    facts.step = "quit"
-    await _best_effort(client.command("QUIT"))
-
-
-async def _imap(
-    client: ImapClient,
-    endpoint: Endpoint,
-    facts: _Facts,
-    tls_context: ssl.SSLContext,
-    verified: bool,
-) -> None:
-    greeting = await client.response("greeting")
-    facts.greeting = greeting.raw
-    if greeting.status == "BYE" or greeting.kind != "untagged":
-        raise _Refused(f"greeting: {greeting.raw}")
-    facts.step = "capability"
-    caps = capabilities_from(greeting) or await _imap_capabilities(client)
-    if endpoint.scheme.implicit_tls:
-        facts.caps_after, facts.auth_after = tuple(sorted(caps)), imap_auth_mechanisms(caps)
-    else:
-        facts.caps_before, facts.auth_before = tuple(sorted(caps)), imap_auth_mechanisms(caps)
-        facts.starttls_offered = imap_supports_starttls(caps)
-        # IMAP LOGIN is always there unless LOGINDISABLED says otherwise (RFC 9051 §6.2.3).
-        facts.login_before_tls = not imap_login_disabled(caps)
-        if facts.starttls_offered:
-            facts.step = "starttls"
-            done, _ = await client.command("STARTTLS")
-            if done.status != "OK":
-                raise _DialogueFailed(
-                    ProbeFailure("starttls-refused", f"STARTTLS answered {done.raw}", "starttls")
-                )
-            facts.step = "tls-handshake"
-            facts.tls = await client.start_tls(tls_context, endpoint.host, verified=verified)
-            facts.step = "capability-after-tls"
-            after = await _imap_capabilities(client)
-            facts.caps_after, facts.auth_after = tuple(sorted(after)), imap_auth_mechanisms(after)
-            facts.starttls_again = imap_supports_starttls(after)
-    facts.step = "logout"
-    await _best_effort(client.command("LOGOUT"))
-
-
-async def _imap_capabilities(client: ImapClient) -> frozenset[str]:
-    done, untagged = await client.command("CAPABILITY")
-    for response in (*untagged, done):
-        caps = capabilities_from(response)
-        if caps is not None:
-            return caps
-    return frozenset()
-
-
-def _ehlo_lines(lines: tuple[str, ...]) -> tuple[str, ...]:
-    # The first line is the server's name and greeting; the rest are extensions.
-    return tuple(lines[1:])
+        await client.command("QUIT")
 
 
 async def _best_effort(awaitable: Awaitable[object]) -> None:

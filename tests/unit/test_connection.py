@@ -12,6 +12,7 @@ import pytest
 from mailaudit.net.clients import SmtpClient
 from mailaudit.net.connection import Connection, ProtocolViolation
 from mailaudit.net.errors import ConnectError, PeerClosed, StepTimeout, TlsError, TooMuchData
+from mailaudit.protocols.session import Capabilities, Refusal
 from mailaudit.settings import Timeouts
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
@@ -43,7 +44,14 @@ async def serve() -> AsyncIterator[Callable[[Handler], Awaitable[int]]]:
 
 async def connect(port: int, max_bytes: int = 65536) -> SmtpClient:
     conn = await Connection.open("127.0.0.1", port, connect_timeout_s=1.0, max_bytes=max_bytes)
-    return SmtpClient(conn, FAST)
+    return SmtpClient(conn, FAST, ehlo_name="client.test")
+
+
+async def ehlo_with_starttls(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    writer.write(b"220 hi\r\n")
+    await reader.readline()  # EHLO
+    writer.write(b"250-x.test\r\n250 STARTTLS\r\n")
+    await writer.drain()
 
 
 async def test_refuses_starttls_when_bytes_were_injected_before_the_handshake(
@@ -51,22 +59,19 @@ async def test_refuses_starttls_when_bytes_were_injected_before_the_handshake(
 ) -> None:
     # Given a server that answers STARTTLS and pipelines a forged reply in the same packet
     async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        writer.write(b"220 hi\r\n")
+        await ehlo_with_starttls(reader, writer)
         await reader.readline()
         writer.write(b"220 go ahead\r\n250-forged\r\n250 AUTH PLAIN\r\n")
         await writer.drain()
         await asyncio.sleep(2)
 
     client = await connect(await serve(handler))
-    await client.reply("greeting")
+    assert isinstance(await client.open(), Capabilities)
 
-    # When we ask for STARTTLS
-    answer = await client.command("STARTTLS")
-    assert answer.code == 220
-
+    # When we upgrade with the session's one STARTTLS move
     # Then the upgrade is refused: the forged bytes would otherwise be read as protected
     with pytest.raises(TlsError) as caught:
-        await client.start_tls(ssl.create_default_context(), "x.test", verified=True)
+        await client.starttls(ssl.create_default_context(), "x.test", verified=True)
     assert caught.value.reason == "buffered-data"
     await client.conn.close()
 
@@ -120,18 +125,17 @@ async def test_a_silent_tls_handshake_has_its_own_deadline(
 ) -> None:
     # swaks --timeout 4 waits forever here: "220 go ahead", then nothing during the handshake.
     async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        writer.write(b"220 hi\r\n")
+        await ehlo_with_starttls(reader, writer)
         await reader.readline()
         writer.write(b"220 go ahead\r\n")
         await writer.drain()
         await asyncio.sleep(5)
 
     client = await connect(await serve(handler))
-    await client.reply("greeting")
-    await client.command("STARTTLS")
+    await client.open()
 
     with pytest.raises(TlsError) as caught:
-        await client.start_tls(ssl.create_default_context(), "x.test", verified=True)
+        await client.starttls(ssl.create_default_context(), "x.test", verified=True)
     assert caught.value.reason == "timeout"
     await client.conn.close()
 
@@ -161,4 +165,38 @@ async def test_transcript_records_both_directions(
     assert "S: 220 hello there" in rendered
     assert "C: EHLO probe.test" in rendered
     assert "S: 250 SIZE 100" in rendered
+    await client.conn.close()
+
+
+async def test_session_steps_are_typed_events_in_the_transcript(
+    serve: Callable[[Handler], Awaitable[int]],
+) -> None:
+    # Given a server that greets, lists its extensions and then refuses STARTTLS with 421
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await ehlo_with_starttls(reader, writer)
+        await reader.readline()
+        writer.write(b"421 4.3.2 shutting down\r\n")
+        await writer.drain()
+        await reader.readline()
+
+    client = await connect(await serve(handler))
+
+    # When the session opens and tries to upgrade
+    await client.open()
+    refusal = await client.starttls(ssl.create_default_context(), "x.test", verified=True)
+
+    # Then the refusal is a temporary one, and each line carries the event it belongs to
+    assert refusal == Refusal("starttls", "STARTTLS answered 421 4.3.2 shutting down", True)
+    events = [
+        (line.direction.value, line.event.value, line.text) for line in client.conn.transcript
+    ]
+    assert events[1:] == [
+        ("S", "greeting", "220 hi"),
+        ("C", "capabilities", "EHLO client.test"),
+        ("S", "capabilities", "250-x.test"),
+        ("S", "capabilities", "250 STARTTLS"),
+        ("C", "starttls", "STARTTLS"),
+        ("S", "refusal", "421 4.3.2 shutting down"),
+    ]
+    assert events[0][1] == "connect"
     await client.conn.close()

@@ -74,7 +74,7 @@ async def test_smtp_reply_flood_keeps_a_transcript_prefix(servers: dict[str, int
     conn = await Connection.open(
         "127.0.0.1", servers["smtp"], connect_timeout_s=1.0, max_bytes=1 << 20
     )
-    client = SmtpClient(conn, FAST)
+    client = SmtpClient(conn, FAST, ehlo_name="x")
     try:
         await client.reply("greeting")
         await client.command("EHLO", "x")

@@ -33,11 +33,13 @@ from mailaudit.model import (
     ServerReply,
     Severity,
     TlsSession,
+    TranscriptEvent,
     TranscriptLine,
 )
 from mailaudit.serial import from_data, to_data
 
 C, S = Direction.CLIENT, Direction.SERVER
+E = TranscriptEvent
 OK = ServerReply(250, "2.1.5 Ok")
 DENIED = ServerReply(554, "5.7.1 Relay access denied")
 UNKNOWN = ServerReply(550, "5.1.1 User unknown")
@@ -72,14 +74,14 @@ def observation(scheme: Scheme = Scheme.SMTP, **changes: object) -> Observation:
         tls=cert("mx.example.net"),
         login_offered_before_tls=None if scheme.implicit_tls else False,
         transcript=(
-            TranscriptLine(Direction.NOTE, "connect 192.0.2.25 port 25"),
-            TranscriptLine(S, "220 mx.example.net ESMTP"),
-            TranscriptLine(C, "EHLO mailaudit.invalid"),
-            TranscriptLine(S, "250-mx.example.net"),
-            TranscriptLine(S, "250 STARTTLS"),
-            TranscriptLine(C, "STARTTLS"),
-            TranscriptLine(S, "220 go ahead"),
-            TranscriptLine(Direction.NOTE, "TLS established: TLSv1.3 x"),
+            TranscriptLine(Direction.NOTE, "connect 192.0.2.25 port 25", 0, E.CONNECT),
+            TranscriptLine(S, "220 mx.example.net ESMTP", 0, E.GREETING),
+            TranscriptLine(C, "EHLO mailaudit.invalid", 0, E.CAPABILITIES),
+            TranscriptLine(S, "250-mx.example.net", 0, E.CAPABILITIES),
+            TranscriptLine(S, "250 STARTTLS", 0, E.CAPABILITIES),
+            TranscriptLine(C, "STARTTLS", 0, E.STARTTLS),
+            TranscriptLine(S, "220 go ahead", 0, E.STARTTLS),
+            TranscriptLine(Direction.NOTE, "TLS established: TLSv1.3 x", 0, E.TLS_ESTABLISHED),
         ),
     )
     return replace(obs, **changes)  # type: ignore[arg-type]
@@ -332,9 +334,9 @@ def test_smtp_auth_before_tls_from_capabilities_and_the_active_probe() -> None:
         login_offered_before_tls=True,
         auth_mechanisms_before_tls=("PLAIN", "LOGIN"),
         transcript=(
-            TranscriptLine(C, "EHLO mailaudit.invalid"),
-            TranscriptLine(S, "250-AUTH PLAIN LOGIN"),
-            TranscriptLine(S, "250 STARTTLS"),
+            TranscriptLine(C, "EHLO mailaudit.invalid", 0, E.CAPABILITIES),
+            TranscriptLine(S, "250-AUTH PLAIN LOGIN", 0, E.CAPABILITIES),
+            TranscriptLine(S, "250 STARTTLS", 0, E.CAPABILITIES),
         ),
     )
     probe = AuthProbe(
