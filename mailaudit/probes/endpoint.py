@@ -25,7 +25,7 @@ from mailaudit.model import (
 from mailaudit.net.clients import ImapClient, Pop3Client, SmtpClient
 from mailaudit.net.connection import Connection
 from mailaudit.net.errors import DnsError, NetError, TlsError
-from mailaudit.protocols.session import Capabilities, Refusal
+from mailaudit.protocols.session import Refusal
 
 # How long we wait for the answer to QUIT/LOGOUT: the facts are gathered by then.
 _GOODBYE_S = 2.0
@@ -200,10 +200,7 @@ async def _converse(
     facts.step = _CAPABILITY_STEP[endpoint.scheme.family]
     caps = client.session.capabilities or await client.capabilities()
     if isinstance(caps, Refusal):
-        if endpoint.scheme.family == "smtp":
-            raise _Refused(caps.text)
-        # The first wave's reading, replaced by issue 10 item 2.
-        caps = replace(_NOTHING_OFFERED, login_offered=endpoint.scheme.family == "imap")
+        raise _Refused(caps.text)
     if endpoint.scheme.implicit_tls:
         facts.caps_after, facts.auth_after = caps.lines, caps.auth_mechanisms
     else:
@@ -227,9 +224,6 @@ async def _converse(
     await _best_effort(_goodbye(client))
 
 
-_NOTHING_OFFERED = Capabilities(
-    (), starttls=False, auth_mechanisms=(), login_offered=False, over_tls=False
-)
 _CAPABILITY_STEP = {"smtp": "ehlo", "pop3": "capa", "imap": "capability"}
 _GOODBYE = {"smtp": "quit", "pop3": "quit", "imap": "logout"}
 

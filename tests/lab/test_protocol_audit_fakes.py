@@ -9,7 +9,15 @@ import pytest
 
 from mailaudit.checks.protocol import judge_endpoint
 from mailaudit.context import Context
-from mailaudit.model import CheckRun, CheckStatus, Endpoint, Finding, Severity
+from mailaudit.model import (
+    CheckRun,
+    CheckStatus,
+    Endpoint,
+    Finding,
+    ProbeStatus,
+    Severity,
+    TranscriptEvent,
+)
 from mailaudit.probes.endpoint import probe
 from mailaudit.probes.protocol_audit import audit_endpoint
 
@@ -72,3 +80,26 @@ async def test_markup_in_a_greeting_stays_plain_evidence(lab_ctx: Context) -> No
     findings, runs = await judged(lab_ctx, "smtp://mail.hostile.test", "hostile.test")
     assert run_of(runs, "smtp.open-relay").status is CheckStatus.PASSED
     assert not [f for f in findings if f.severity.at_least(Severity.HIGH)]
+
+
+@pytest.mark.parametrize("url", ["imap://imap.busyimap.test", "pop3://pop3.busyimap.test"])
+async def test_capabilities_refused_by_a_busy_server_are_inconclusive_never_missing_starttls(
+    lab_ctx: Context, url: str
+) -> None:
+    # Given an IMAP/POP3 server that greets, then answers CAPABILITY/CAPA with
+    # "NO [UNAVAILABLE] 421 busy" / "-ERR [SYS/TEMP] 421 busy" (busyimap.test, issue 10 item 2)
+    obs = await probe(lab_ctx, Endpoint.parse(url))
+
+    # Then nothing is known about STARTTLS or login: the probe was refused, not completed
+    assert obs.status is ProbeStatus.REFUSED
+    assert obs.starttls_offered is None
+    assert obs.login_offered_before_tls is None
+    assert obs.failure is not None
+    assert "421 busy" in obs.failure.message
+    assert obs.transcript[-1].event is TranscriptEvent.REFUSAL
+
+    # And the audit says "rate limited" with every check inconclusive; no STARTTLS or
+    # auth-before-TLS finding is raised from the busy reply
+    findings, runs = judge_endpoint(obs, await audit_endpoint(lab_ctx, obs))
+    assert {f.id for f in findings} == {"endpoint.rate-limited"}
+    assert {r.status for r in runs} == {CheckStatus.INCONCLUSIVE}
