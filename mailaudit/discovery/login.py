@@ -7,7 +7,11 @@ Rules, checked before a connection is opened (`login_refusal`, pure) and during 
 - only to a host inside the user's registrable domain, unless the caller consents
   (`allow_foreign=True`, the CLI's `--allow-foreign-login`);
 - the password is never written to a transcript, a log or the result: the commands that carry
-  it are shown as `<redacted>`, and no transcript is kept in the result at all.
+  it are shown as `<redacted>`, and no transcript is kept in the result at all;
+- a wrong password is tried once (issue 10 item 11): after a definite rejection, or a password
+  left unanswered past the step timeout (servers delay failed logins), the other services are
+  not tried (`not_tried`), so one run costs the account at most one failed login. A temporary
+  refusal ([UNAVAILABLE], SMTP 4xx) is not a rejection.
 """
 
 from __future__ import annotations
@@ -24,8 +28,8 @@ from mailaudit.discovery.query import DomainRules, Query
 from mailaudit.model import LoginCheck, LoginStatus, Protocol, Recommendation, Security
 from mailaudit.net.clients import ImapClient, Pop3Client, SmtpClient
 from mailaudit.net.connection import Connection
-from mailaudit.net.errors import NetError
-from mailaudit.protocols.session import Capabilities, Refusal
+from mailaudit.net.errors import NetError, StepTimeout
+from mailaudit.protocols.session import Capabilities, Refusal, is_temporary_text
 
 
 @dataclass(frozen=True)
@@ -61,17 +65,44 @@ def login_refusal(
     return None
 
 
+NO_ANSWER = "no answer (the server may be delaying failed logins)"
+
+
+@dataclass
+class _Attempt:
+    password_sent: bool = False
+
+
+def stops_further_logins(check: LoginCheck) -> bool:
+    """Whether the other services must not be tried after `check`."""
+    return check.status in (LoginStatus.REJECTED, LoginStatus.NO_ANSWER)
+
+
+def not_tried(rec: Recommendation, after: LoginCheck) -> LoginCheck:
+    why = "was rejected by" if after.status is LoginStatus.REJECTED else "got no answer from"
+    return _result(
+        rec,
+        LoginStatus.NOT_TRIED,
+        f"not tried: the password {why} {after.protocol.value.upper()}",
+    )
+
+
 async def check_login(
     ctx: Context, rec: Recommendation, credentials: Credentials, *, budget_s: float
 ) -> LoginCheck:
+    attempt = _Attempt()
     try:
         async with asyncio.timeout(budget_s):
-            return await _check(ctx, rec, credentials)
+            return await _check(ctx, rec, credentials, attempt)
     except TimeoutError:
+        if attempt.password_sent:
+            return _result(rec, LoginStatus.NO_ANSWER, NO_ANSWER)
         return _result(rec, LoginStatus.FAILED, f"no answer within {budget_s:g} s")
 
 
-async def _check(ctx: Context, rec: Recommendation, credentials: Credentials) -> LoginCheck:
+async def _check(
+    ctx: Context, rec: Recommendation, credentials: Credentials, attempt: _Attempt
+) -> LoginCheck:
     s = rec.setting
     try:
         address = (await ctx.resolver.addresses(s.host))[0]
@@ -88,7 +119,12 @@ async def _check(ctx: Context, rec: Recommendation, credentials: Credentials) ->
     except NetError as exc:
         return _result(rec, LoginStatus.FAILED, f"{exc.reason}: {exc}")
     try:
-        status, detail = await _dialogue(ctx, conn, rec, credentials, ctx.verifying_tls)
+        status, detail = await _dialogue(ctx, conn, rec, credentials, ctx.verifying_tls, attempt)
+    except StepTimeout as exc:
+        if attempt.password_sent:
+            status, detail = LoginStatus.NO_ANSWER, NO_ANSWER
+        else:
+            status, detail = LoginStatus.FAILED, f"{type(exc).__name__}: {exc}"
     except (NetError, ValueError) as exc:
         status, detail = LoginStatus.FAILED, f"{type(exc).__name__}: {exc}"
     finally:
@@ -107,6 +143,7 @@ async def _dialogue(
     rec: Recommendation,
     credentials: Credentials,
     tls: ssl.SSLContext,
+    attempt: _Attempt,
 ) -> tuple[LoginStatus, str]:
     s = rec.setting
     username = credentials.username_for(rec)
@@ -135,40 +172,58 @@ async def _dialogue(
         if isinstance(caps, Refusal):
             return LoginStatus.FAILED, f"{caps.text}: password not sent"
     if isinstance(client, SmtpClient):
-        return await _smtp_login(client, caps, username, credentials.password)
+        return await _smtp_login(client, caps, username, credentials.password, attempt)
     if isinstance(client, Pop3Client):
-        return await _pop3_login(client, username, credentials.password)
-    return await _imap_login(client, username, credentials.password)
+        return await _pop3_login(client, username, credentials.password, attempt)
+    return await _imap_login(client, username, credentials.password, attempt)
 
 
 async def _smtp_login(
-    smtp: SmtpClient, caps: Capabilities, username: str, password: str
+    smtp: SmtpClient, caps: Capabilities, username: str, password: str, attempt: _Attempt
 ) -> tuple[LoginStatus, str]:
     if "PLAIN" not in {m.upper() for m in caps.auth_mechanisms}:
         return LoginStatus.FAILED, "AUTH PLAIN not offered after TLS: password not sent"
     token = base64.b64encode(f"\0{username}\0{password}".encode()).decode()
+    attempt.password_sent = True
     reply = await smtp.command("AUTH", f"PLAIN {token}", shown_as="AUTH PLAIN <redacted>")
     await _quietly(smtp.command("QUIT"))
     if reply.code == 235:
         return LoginStatus.ACCEPTED, "AUTH PLAIN accepted (235)"
+    if reply.is_transient:  # 454 and friends: "not now" (RFC 4954 §6), not a wrong password
+        return LoginStatus.FAILED, f"AUTH PLAIN answered {reply.code}: temporary failure"
     return LoginStatus.REJECTED, f"AUTH PLAIN answered {reply.code}"
 
 
-async def _pop3_login(pop: Pop3Client, username: str, password: str) -> tuple[LoginStatus, str]:
-    if not (await pop.command("USER", username)).ok:
-        return LoginStatus.REJECTED, "USER refused"
+async def _pop3_login(
+    pop: Pop3Client, username: str, password: str, attempt: _Attempt
+) -> tuple[LoginStatus, str]:
+    user = await pop.command("USER", username)
+    if not user.ok:
+        return _pop3_refusal("USER", user.text)
+    attempt.password_sent = True
     answer = await pop.command("PASS", password, shown_as="PASS <redacted>")
     await _quietly(pop.command("QUIT"))
     if answer.ok:
         return LoginStatus.ACCEPTED, "PASS accepted"
-    return LoginStatus.REJECTED, "PASS answered -ERR"
+    return _pop3_refusal("PASS", answer.text)
 
 
-async def _imap_login(imap: ImapClient, username: str, password: str) -> tuple[LoginStatus, str]:
+def _pop3_refusal(verb: str, text: str) -> tuple[LoginStatus, str]:
+    if is_temporary_text(text):  # [SYS/TEMP], [IN-USE], [LOGIN-DELAY] (RFC 2449, RFC 3206)
+        return LoginStatus.FAILED, f"{verb} answered -ERR {text}: temporary failure"
+    return LoginStatus.REJECTED, f"{verb} answered -ERR"
+
+
+async def _imap_login(
+    imap: ImapClient, username: str, password: str, attempt: _Attempt
+) -> tuple[LoginStatus, str]:
+    attempt.password_sent = True
     done, _ = await imap.command("LOGIN", username, password, shown_as="LOGIN <redacted>")
     await _quietly(imap.command("LOGOUT"))
     if done.status == "OK":
         return LoginStatus.ACCEPTED, "LOGIN accepted"
+    if is_temporary_text(done.raw):  # [UNAVAILABLE], [INUSE], [LIMIT] (RFC 5530)
+        return LoginStatus.FAILED, f"LOGIN answered {done.status}: temporary failure"
     return LoginStatus.REJECTED, f"LOGIN answered {done.status}"
 
 

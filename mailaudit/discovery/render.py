@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from mailaudit.discovery.autodiscover import ENVELOPE_SCHEMA, RESPONSE_SCHEMA
 from mailaudit.model import (
     DiscoveryResult,
+    LoginStatus,
     Protocol,
     Recommendation,
     Security,
@@ -91,10 +92,13 @@ def render_text(result: DiscoveryResult) -> str:
         lines.append("")
         lines.append("Login check (password sent only over verified TLS):")
         for check in result.logins:
-            lines.append(
-                f"  {check.protocol.value} {check.host}:{check.port}: {check.status.value} "
-                f"({check.detail})"
+            # "not tried: ..." says its status itself.
+            shown = (
+                check.detail
+                if check.status is LoginStatus.NOT_TRIED
+                else f"{check.status.value} ({check.detail})"
             )
+            lines.append(f"  {check.protocol.value} {check.host}:{check.port}: {shown}")
     if result.findings:
         lines.append("")
         lines.append("Findings:")

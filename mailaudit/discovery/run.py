@@ -17,7 +17,13 @@ from mailaudit.checks.scope import judge_refused_targets
 from mailaudit.context import Context
 from mailaudit.discovery.autodiscover_fetch import autodiscover
 from mailaudit.discovery.guess import guess
-from mailaudit.discovery.login import Credentials, check_login, login_refusal
+from mailaudit.discovery.login import (
+    Credentials,
+    check_login,
+    login_refusal,
+    not_tried,
+    stops_further_logins,
+)
 from mailaudit.discovery.query import DomainRules, Query, parse_query
 from mailaudit.discovery.ranking import (
     alternative_outgoing,
@@ -403,6 +409,7 @@ async def _logins(
     budget_s: float,
 ) -> tuple[LoginCheck, ...]:
     checks: list[LoginCheck] = []
+    stopped_by: LoginCheck | None = None
     for rec in chosen:
         refusal = login_refusal(rec, query, rules, credentials, allow_foreign=allow_foreign)
         if refusal is not None:
@@ -411,7 +418,13 @@ async def _logins(
                 LoginCheck(s.protocol, s.host, s.port, LoginStatus.REFUSED_BY_POLICY, refusal)
             )
             continue
-        checks.append(await check_login(ctx, rec, credentials, budget_s=budget_s))
+        if stopped_by is not None:  # one wrong password costs one failed login, not three
+            checks.append(not_tried(rec, stopped_by))
+            continue
+        check = await check_login(ctx, rec, credentials, budget_s=budget_s)
+        if stops_further_logins(check):
+            stopped_by = check
+        checks.append(check)
     return tuple(checks)
 
 

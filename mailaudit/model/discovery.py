@@ -232,6 +232,12 @@ class LoginStatus(StrEnum):
     REFUSED_BY_POLICY = "refused-by-policy"
     # The dialogue broke before the password was answered (or before it was sent).
     FAILED = "failed"
+    # The password was sent and no answer came within the step timeout: servers delay the
+    # answer to failed logins (Dovecot's auth penalty), so this is not a server failure.
+    NO_ANSWER = "no-answer"
+    # Not tried: another service already rejected the password (or left it unanswered), and
+    # every further attempt is one more failed login (account lockout, fail2ban; issue 10).
+    NOT_TRIED = "not-tried"
 
 
 @dataclass(frozen=True)
