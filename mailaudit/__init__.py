@@ -6,7 +6,7 @@ The library API, as the command line uses it:
     observation = await probe(ctx, Endpoint.parse("smtp://mail.example.test"))
     result = await discover(ctx, "alice@example.test")
     report = await run_audit(ctx, ["example.test"])
-    print(render(report, "html"))
+    print(render_report(report, "html"))
 """
 
 from __future__ import annotations
@@ -24,24 +24,33 @@ __all__ = [
     "Endpoint",
     "Finding",
     "Limits",
+    "MailauditError",
+    "NetError",
     "Observation",
+    "ProtocolError",
     "Report",
     "Scheme",
     "Settings",
     "Severity",
     "Timeouts",
+    "UsageError",
     "__version__",
     "discover",
     "load_report",
+    "parse_report",
     "probe",
     "probe_all_addresses",
-    "render",
+    "render_report",
     "run_audit",
 ]
 
 # Where each public name lives; imported on first use so `import mailaudit` stays cheap
 # (sslyze and jinja2 load only when an audit or a renderer needs them).
 _HOME = {
+    "MailauditError": "mailaudit.errors",
+    "UsageError": "mailaudit.errors",
+    "NetError": "mailaudit.net.errors",
+    "ProtocolError": "mailaudit.protocols.errors",
     "AuditOptions": "mailaudit.audit.runner",
     "run_audit": "mailaudit.audit.runner",
     "CheckRun": "mailaudit.model",
@@ -61,13 +70,15 @@ _HOME = {
     "probe_all_addresses": "mailaudit.probes.endpoint",
     "Report": "mailaudit.model",
     "load_report": "mailaudit.report.json_report",
-    "render": "mailaudit.report.formats",
+    "parse_report": "mailaudit.report.json_report",
+    "render_report": "mailaudit.report.formats",
 }
 
 if TYPE_CHECKING:
     from mailaudit.audit.runner import AuditOptions, run_audit
     from mailaudit.context import Context
     from mailaudit.discovery import DiscoveryResult, discover
+    from mailaudit.errors import MailauditError, UsageError
     from mailaudit.model import (
         CheckRun,
         CheckStatus,
@@ -78,9 +89,11 @@ if TYPE_CHECKING:
         Scheme,
         Severity,
     )
+    from mailaudit.net.errors import NetError
     from mailaudit.probes.endpoint import probe, probe_all_addresses
-    from mailaudit.report.formats import render
-    from mailaudit.report.json_report import load_report
+    from mailaudit.protocols.errors import ProtocolError
+    from mailaudit.report.formats import render_report
+    from mailaudit.report.json_report import load_report, parse_report
     from mailaudit.settings import Limits, Settings, Timeouts
 
 

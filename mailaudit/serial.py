@@ -14,6 +14,8 @@ from enum import Enum
 from functools import cache
 from typing import Any, Literal, TypeVar, Union, get_args, get_origin
 
+from mailaudit.errors import UsageError
+
 T = TypeVar("T")
 
 JsonValue = Any
@@ -39,7 +41,7 @@ def from_data(cls: type[T], data: JsonValue) -> T:
     return typing.cast(T, _load(cls, data, "$"))
 
 
-class LoadError(ValueError):
+class LoadError(UsageError):
     """The data does not fit the model; the message names the path of the bad value."""
 
 

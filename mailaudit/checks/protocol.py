@@ -27,8 +27,8 @@ from mailaudit.checks.protocol_common import (
     capability_lines,
     failure_text,
     login_capability_lines,
-    render,
     service_of,
+    transcript_evidence,
 )
 from mailaudit.checks.protocol_host import judge_host, judge_host_ports
 from mailaudit.model import (
@@ -96,13 +96,13 @@ def judge_endpoint(
     names = checks_for(observation.scheme)
     if observation.status is ProbeStatus.REFUSED:
         reason = failure_text(observation, "the server refused the session")
-        evidence = render(observation.transcript[-4:])
+        evidence = transcript_evidence(observation.transcript[-4:])
         inconclusive = [CheckRun(n, subject, CheckStatus.INCONCLUSIVE, reason) for n in names]
         rate = finding("endpoint.rate-limited", subject, reason, evidence=evidence)
         return [rate], inconclusive
     if observation.status is ProbeStatus.FAILED and not _upgrade_failed(observation):
         reason = failure_text(observation, "the probe failed")
-        evidence = render(observation.transcript[-4:])
+        evidence = transcript_evidence(observation.transcript[-4:])
         untested = [CheckRun(n, subject, CheckStatus.NOT_TESTED, reason) for n in names]
         dead = finding("endpoint.unreachable", subject, reason, evidence=evidence)
         return [dead], untested
@@ -188,7 +188,7 @@ class _Judge:
         if test.outcome is Outcome.INCONCLUSIVE:
             reason = f"{what}: {test.reason}"
             if self.throttled is None:
-                self.throttled = (reason, render(test.evidence))
+                self.throttled = (reason, transcript_evidence(test.evidence))
             return _Verdict(CheckStatus.INCONCLUSIVE, reason)
         return None
 
@@ -248,7 +248,7 @@ class _Judge:
             "smtp.open-relay",
             self.subject,
             detail,
-            evidence=render(evidence),
+            evidence=transcript_evidence(evidence),
             confidence=confidence,
         )
 
@@ -271,7 +271,7 @@ class _Judge:
                 "submission.accepts-unauthenticated",
                 self.subject,
                 detail,
-                evidence=render(evidence),
+                evidence=transcript_evidence(evidence),
             )
             return _Verdict(CheckStatus.FAILED, None, [found])
         refusals = [a.refusal for a in test.attempts if a.refusal is not None]
@@ -314,9 +314,9 @@ class _Judge:
                     f"the server answered {probe.command} with an invitation to send "
                     "credentials in the clear"
                 )
-            evidence = render(login_capability_lines(obs))
+            evidence = transcript_evidence(login_capability_lines(obs))
             if probe is not None and probe.outcome is Outcome.DONE:
-                evidence += render(probe.evidence)
+                evidence += transcript_evidence(probe.evidence)
             found = finding(
                 f"{family}.auth-before-tls",
                 self.subject,
@@ -355,7 +355,7 @@ class _Judge:
             self.subject,
             "The capabilities before TLS do not include STARTTLS"
             + ("; senders deliver to this MX in the clear." if is_mx else "."),
-            evidence=render(capability_lines(obs)),
+            evidence=transcript_evidence(capability_lines(obs)),
             context="opportunistic TLS between MTAs (port 25)" if is_mx else None,
         )
         return _Verdict(CheckStatus.FAILED, None, [found])
@@ -374,7 +374,7 @@ class _Judge:
             name,
             self.subject,
             f"STARTTLS is advertised but the upgrade failed: {failure.message}",
-            evidence=render(obs.transcript[-6:]),
+            evidence=transcript_evidence(obs.transcript[-6:]),
         )
         return _Verdict(CheckStatus.FAILED, None, [found])
 
@@ -390,7 +390,7 @@ class _Judge:
                 f"The server answered the command {probe.injected!r}, sent in the same packet "
                 "as STARTTLS, after the TLS handshake: it executes plaintext commands as if "
                 "they had arrived over TLS.",
-                evidence=render(probe.evidence),
+                evidence=transcript_evidence(probe.evidence),
             )
             return _Verdict(CheckStatus.FAILED, None, [found])
         if probe.answered_before_tls:
@@ -513,7 +513,7 @@ class _Judge:
         text = "; ".join(problems)
         detail = text[:1].upper() + text[1:] + "."
         evidence = [f"S: {obs.greeting.splitlines()[0]}"] if obs.greeting else []
-        evidence += render(facts.evidence)
+        evidence += transcript_evidence(facts.evidence)
         if cert is not None:
             evidence.append(f"*: certificate names: {', '.join(cert.dns_names) or '(none)'}")
         return _Verdict(

@@ -16,7 +16,7 @@ def service_of(scheme: Scheme) -> str:
     return scheme.family
 
 
-def render(lines: Iterable[TranscriptLine]) -> tuple[str, ...]:
+def transcript_evidence(lines: Iterable[TranscriptLine]) -> tuple[str, ...]:
     return tuple(line.render() for line in lines)
 
 

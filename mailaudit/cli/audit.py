@@ -22,7 +22,7 @@ from mailaudit.cli.options import EXIT_USAGE, fail_on_option, network_options, s
 from mailaudit.context import Context
 from mailaudit.model import HOSTNAME, Endpoint, Severity
 from mailaudit.report.exit_codes import exit_code
-from mailaudit.report.formats import FORMATS, render
+from mailaudit.report.formats import FORMATS, render_report
 from mailaudit.report.outcome import AuditStatus, FleetOutcome, fleet_outcome
 from mailaudit.report.policy import PolicyError, apply_policy, load_policy
 from mailaudit.report.text import progress_callback
@@ -200,9 +200,10 @@ def audit(
         (junit_out, "junit"),
     ):
         if path:
-            Path(path).write_text(render(report, kind), encoding="utf-8")
+            Path(path).write_text(render_report(report, kind), encoding="utf-8")
     click.echo(
-        render(report, fmt, quiet=quiet, verbose=verbose, color=sys.stdout.isatty()), nl=False
+        render_report(report, fmt, quiet=quiet, verbose=verbose, color=sys.stdout.isatty()),
+        nl=False,
     )
     outcome = fleet_outcome(report, endpoints_only=_endpoint_hosts(domain_list, extra))
     if len(report.domains) > 1 or outcome.count(AuditStatus.AUDITED) < len(report.domains):

@@ -24,7 +24,7 @@ from mailaudit.cli.options import (
 from mailaudit.context import Context
 from mailaudit.discovery import Credentials, DiscoveryResult, GuessMode, LoginStatus, lint_files
 from mailaudit.discovery import discover as run_discovery
-from mailaudit.discovery.render import FORMATS, render
+from mailaudit.discovery.render import FORMATS, render_discovery
 from mailaudit.model import Finding, Severity
 from mailaudit.serial import to_data
 
@@ -118,7 +118,7 @@ def discover(
         )
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
-    sys.stdout.buffer.write(render(result, fmt))
+    sys.stdout.buffer.write(render_discovery(result, fmt))
     sys.stdout.flush()
     sys.exit(_exit_code(result, Severity(fail_on)))
 

@@ -89,7 +89,7 @@ def report(
         click.echo(f"Error: policy file: {exc}", err=True)
         sys.exit(EXIT_USAGE)
     color = fmt == "text" and not output and sys.stdout.isatty()
-    _write(formats.render(loaded, fmt, quiet=quiet, verbose=verbose, color=color), output)
+    _write(formats.render_report(loaded, fmt, quiet=quiet, verbose=verbose, color=color), output)
     sys.exit(exit_code(loaded, Severity(fail_on)) if fail_on else EXIT_OK)
 
 

@@ -29,7 +29,7 @@ _SOCKET_TYPE = {Security.SSL: "SSL", Security.STARTTLS: "STARTTLS", Security.PLA
 _SECURITY_TEXT = {Security.SSL: "SSL/TLS", Security.STARTTLS: "STARTTLS", Security.PLAIN: "none"}
 
 
-def render(result: DiscoveryResult, fmt: str) -> bytes:
+def render_discovery(result: DiscoveryResult, fmt: str) -> bytes:
     if fmt == "text":
         return render_text(result).encode()
     if fmt == "json":

@@ -8,12 +8,14 @@ import xml.etree.ElementTree as ET
 import defusedxml.ElementTree as SafeET
 from defusedxml import DefusedXmlException
 
+from mailaudit.errors import MailauditError
+
 # Real documents are a few kilobytes; 128 KiB is generous and bounds what a hostile server can
 # make us parse.
 MAX_DOCUMENT_BYTES = 131_072
 
 
-class ConfigError(ValueError):
+class ConfigError(MailauditError, ValueError):
     """The document is not a usable config or response; the message says why."""
 
 

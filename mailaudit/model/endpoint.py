@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass
 from enum import StrEnum
 
+from mailaudit.errors import UsageError
 from mailaudit.model.findings import TranscriptLine
 
 __all__ = [
@@ -88,15 +89,15 @@ class Endpoint:
 
     @classmethod
     def parse(cls, url: str) -> Endpoint:
-        """`scheme://host[:port]`; raises ValueError with a message fit for a user."""
+        """`scheme://host[:port]`; raises UsageError (a ValueError) with a message fit for a user."""
         scheme_text, sep, rest = url.partition("://")
         if not sep:
-            raise ValueError(f"{url!r}: expected SCHEME://HOST[:PORT]")
+            raise UsageError(f"{url!r}: expected SCHEME://HOST[:PORT]")
         try:
             scheme = Scheme(scheme_text.lower())
         except ValueError:
             known = ", ".join(s.value for s in Scheme)
-            raise ValueError(f"{url!r}: unknown scheme {scheme_text!r} (one of {known})") from None
+            raise UsageError(f"{url!r}: unknown scheme {scheme_text!r} (one of {known})") from None
         rest = rest.rstrip("/")
         if rest.startswith("["):
             host, _, tail = rest[1:].partition("]")
@@ -106,10 +107,12 @@ class Endpoint:
         else:
             host, port_text = rest, ""
         if not host:
-            raise ValueError(f"{url!r}: no host")
+            raise UsageError(f"{url!r}: no host")
+        if port_text and not port_text.isdigit():
+            raise UsageError(f"{url!r}: bad port")
         port = int(port_text) if port_text else scheme.default_port
         if not 0 < port < 65536:
-            raise ValueError(f"{url!r}: bad port")
+            raise UsageError(f"{url!r}: bad port")
         return cls(scheme, host.lower().rstrip("."), port)
 
 

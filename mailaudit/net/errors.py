@@ -1,6 +1,7 @@
 """The exception tree of the I/O layer. Every transport error is translated into one of these
 at one place (`mailaudit.net.connection` and `mailaudit.net.resolver`), so callers deal with
-our reasons, never with OSError, ssl.SSLError or dns.exception subclasses.
+our reasons, never with OSError, ssl.SSLError or dns.exception subclasses. `NetError` sits under
+the package's root, `mailaudit.MailauditError`.
 
     NetError
     ├── DnsError          reason: nxdomain | no-answer | timeout | servfail | bad-name
@@ -15,8 +16,10 @@ our reasons, never with OSError, ssl.SSLError or dns.exception subclasses.
 
 from __future__ import annotations
 
+from mailaudit.errors import MailauditError
 
-class NetError(Exception):
+
+class NetError(MailauditError):
     reason: str = "error"
 
     def __init__(self, message: str, *, reason: str | None = None) -> None:

@@ -10,8 +10,10 @@ too-many-lines, literal-too-large, bad-response.
 
 from __future__ import annotations
 
+from mailaudit.errors import MailauditError
 
-class ProtocolError(Exception):
+
+class ProtocolError(MailauditError):
     """The peer broke the protocol or one of our size caps; `reason` is stable, the message is prose."""
 
     reason: str

@@ -13,9 +13,14 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from mailaudit.report.diff import ReportDiff, diff_exit_code, diff_reports
     from mailaudit.report.exit_codes import exit_code
-    from mailaudit.report.formats import FORMATS, render
+    from mailaudit.report.formats import FORMATS, render_report
     from mailaudit.report.html import render_html
-    from mailaudit.report.json_report import ReportLoadError, dump_report, load_report
+    from mailaudit.report.json_report import (
+        ReportLoadError,
+        dump_report,
+        load_report,
+        parse_report,
+    )
     from mailaudit.report.junit import render_junit
     from mailaudit.report.policy import (
         Policy,
@@ -37,9 +42,10 @@ _WHERE = {
     "ReportLoadError": "json_report",
     "dump_report": "json_report",
     "load_report": "json_report",
+    "parse_report": "json_report",
     "json_schema": "schema",
     "FORMATS": "formats",
-    "render": "formats",
+    "render_report": "formats",
     "render_html": "html",
     "render_text": "text",
     "Progress": "text",
@@ -83,10 +89,11 @@ __all__ = [
     "load_policy",
     "load_report",
     "parse_policy",
+    "parse_report",
     "progress_callback",
-    "render",
     "render_html",
     "render_junit",
+    "render_report",
     "render_sarif",
     "render_text",
 ]

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from mailaudit.model import Report
 
-__all__ = ["FORMATS", "render"]
+__all__ = ["FORMATS", "render_report"]
 
 FORMATS = ("text", "json", "html", "sarif", "junit")
 
 
-def render(
+def render_report(
     report: Report,
     fmt: str,
     *,

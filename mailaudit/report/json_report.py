@@ -1,7 +1,7 @@
 """The JSON report: `mailaudit.serial` data, validated against the committed schema on load.
 
 `dump_report` writes the one serialisation of a `Report` (schema_version comes first: it is the
-model's first field). `load_report` reads a saved report back for re-rendering, policies and
+model's first field). `load_report` (a file) and `parse_report` (JSON text) read a report back for re-rendering, policies and
 diffs; it never re-scans anything.
 """
 
@@ -13,13 +13,14 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from mailaudit.errors import UsageError
 from mailaudit.model import Report
 from mailaudit.serial import LoadError, from_data, to_data
 
-__all__ = ["ReportLoadError", "dump_report", "load_report", "validate_report_data"]
+__all__ = ["ReportLoadError", "dump_report", "load_report", "parse_report", "validate_report_data"]
 
 
-class ReportLoadError(ValueError):
+class ReportLoadError(UsageError):
     """The file is not a mailaudit report this version can read; the message says where."""
 
 
@@ -27,17 +28,18 @@ def dump_report(report: Report) -> str:
     return json.dumps(to_data(report), indent=2, ensure_ascii=False) + "\n"
 
 
-def load_report(source: str | Path) -> Report:
-    """Load a report from a path or from JSON text (text is anything starting with "{")."""
-    if isinstance(source, Path) or not source.lstrip().startswith("{"):
-        path = Path(source)
-        try:
-            text = path.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise ReportLoadError(f"{path}: {exc.strerror or exc}") from None
-        where = str(path)
-    else:
-        text, where = source, "report"
+def load_report(path: str | Path) -> Report:
+    """Load a saved report from the file at `path`."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ReportLoadError(f"{path}: {exc.strerror or exc}") from None
+    return parse_report(text, where=str(path))
+
+
+def parse_report(text: str, *, where: str = "report") -> Report:
+    """Read a report from its JSON text; `where` names the source in error messages."""
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:

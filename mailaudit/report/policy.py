@@ -33,6 +33,7 @@ from mailaudit.checks.catalogue import CATALOGUE, finding
 from mailaudit.checks.catalogue import policy_file as ids
 from mailaudit.checks.requirements import TLS_ALIASES as _TLS_ALIASES
 from mailaudit.checks.requirements import TLS_VERSIONS, Requirement, judge_requirement
+from mailaudit.errors import UsageError
 from mailaudit.model import (
     CheckRun,
     CheckStatus,
@@ -56,7 +57,7 @@ __all__ = [
 ]
 
 
-class PolicyError(ValueError):
+class PolicyError(UsageError):
     """The policy file is not valid; the message names the file and the entry."""
 
 

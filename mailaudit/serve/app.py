@@ -28,7 +28,7 @@ from starlette.types import Receive, Scope, Send
 from mailaudit.context import Context
 from mailaudit.discovery import DiscoveryResult, discover
 from mailaudit.discovery.query import Query
-from mailaudit.discovery.render import render
+from mailaudit.discovery.render import render_discovery
 from mailaudit.model import Candidate, Report, SourceOutcome
 from mailaudit.serve.config import ServeConfig
 from mailaudit.serve.guard import GuardedResolver
@@ -200,7 +200,7 @@ class MailSettingsApp:
         result = answer.result
         media_type, filename = DOWNLOADS[fmt]
         return Response(
-            render(result, fmt),
+            render_discovery(result, fmt),
             media_type=media_type,
             headers={
                 "content-disposition": f'attachment; filename="{filename.format(domain=result.domain)}"'

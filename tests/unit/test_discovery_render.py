@@ -15,7 +15,7 @@ from mailaudit.discovery.autodiscover import Action, parse_response
 from mailaudit.discovery.guess import guess_hosts, guess_settings
 from mailaudit.discovery.login import login_refusal
 from mailaudit.discovery.query import DomainRules
-from mailaudit.discovery.render import render
+from mailaudit.discovery.render import render_discovery
 from mailaudit.discovery.sources import autoconfig_urls
 from mailaudit.model import (
     Protocol,
@@ -65,7 +65,7 @@ RESULT = DiscoveryResult(
 
 
 def test_thunderbird_output_reads_back() -> None:
-    data = render(RESULT, "thunderbird")
+    data = render_discovery(RESULT, "thunderbird")
 
     config = parse_config(data, parse_query("bob@x.test"))
 
@@ -81,7 +81,7 @@ def test_thunderbird_output_reads_back() -> None:
 
 
 def test_autodiscover_output_reads_back() -> None:
-    data = render(RESULT, "autodiscover")
+    data = render_discovery(RESULT, "autodiscover")
 
     response = parse_response(data, address="alice@x.test")
 
@@ -94,7 +94,7 @@ def test_autodiscover_output_reads_back() -> None:
 
 
 def test_mobileconfig_is_a_plist_without_password() -> None:
-    data = render(RESULT, "mobileconfig")
+    data = render_discovery(RESULT, "mobileconfig")
 
     profile = plistlib.loads(data)
     (account,) = profile["PayloadContent"]
@@ -108,18 +108,18 @@ def test_mobileconfig_is_a_plist_without_password() -> None:
     assert not [
         k for k in account if "Password" in k and k != "OutgoingPasswordSameAsIncomingPassword"
     ]
-    assert render(RESULT, "mobileconfig") == data  # stable UUIDs
+    assert render_discovery(RESULT, "mobileconfig") == data  # stable UUIDs
 
 
 def test_json_round_trips() -> None:
-    data = json.loads(render(RESULT, "json"))
+    data = json.loads(render_discovery(RESULT, "json"))
 
     assert from_data(DiscoveryResult, data) == RESULT
     assert data["incoming"]["setting"]["security"] == "ssl"
 
 
 def test_text_names_source_and_trust() -> None:
-    text = render(RESULT, "text").decode()
+    text = render_discovery(RESULT, "text").decode()
 
     assert "imap.x.test" in text
     assert "autoconfig-https (trusted)" in text
@@ -127,7 +127,7 @@ def test_text_names_source_and_trust() -> None:
 
 def test_unknown_format() -> None:
     with pytest.raises(ValueError, match="unknown format"):
-        render(RESULT, "yaml")
+        render_discovery(RESULT, "yaml")
 
 
 # --- query and name rules ----------------------------------------------------------------------

