@@ -28,6 +28,8 @@ from mailaudit.net.resolver import Resolver
 from mailaudit.net.tls import permissive_context, verifying_context
 from mailaudit.settings import Settings
 
+__all__ = ["Context"]
+
 
 def _utcnow() -> datetime:
     return datetime.now(UTC)

@@ -16,6 +16,8 @@ from typing import Any, Literal, TypeVar, Union, get_args, get_origin
 
 from mailaudit.errors import UsageError
 
+__all__ = ["JsonValue", "LoadError", "from_data", "to_data"]
+
 T = TypeVar("T")
 
 JsonValue = Any

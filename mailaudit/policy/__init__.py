@@ -4,3 +4,5 @@
 Text in, frozen dataclasses out; a syntax error is data on the result (`errors`), never an
 exception. No module here does I/O: the gathering lives in `mailaudit.probes.dns_policy`.
 """
+
+__all__: list[str] = []

@@ -49,3 +49,24 @@ def test_cli_uses_the_same_objects() -> None:
 
     assert mailaudit.run_audit is run_audit
     assert mailaudit.probe is probe
+
+
+def test_every_package_declares_its_public_names() -> None:
+    # A package (and each top-level module) says what it exports, even when that is nothing:
+    # the rest is implementation, reached through submodules.
+    import ast
+    from pathlib import Path
+
+    root = Path(mailaudit.__file__).parent
+    files = [*root.glob("*/__init__.py"), *root.glob("*/*/__init__.py"), *root.glob("*.py")]
+    missing = [
+        str(path.relative_to(root))
+        for path in files
+        if path.name != "__main__.py"
+        and not any(
+            isinstance(node, ast.Assign | ast.AnnAssign)
+            and "__all__" in ast.unparse(node).split("=")[0]
+            for node in ast.parse(path.read_text(encoding="utf-8")).body
+        )
+    ]
+    assert missing == []
