@@ -13,16 +13,52 @@ from mailaudit import __version__
 
 __all__ = ["main"]
 
-# Command name -> (module, attribute); help lists them alphabetically, as click does.
+# Command name -> (module, attribute, the first paragraph of its help). `--help` lists the
+# commands from this table without importing them (each pulls in DNS, HTTP, TLS or HTML
+# libraries); tests/unit/test_public_errors.py checks the summaries against the commands.
 _COMMANDS = {
-    "probe": ("mailaudit.cli.probe", "probe"),
-    "discover": ("mailaudit.cli.discover", "discover"),
-    "ispdb": ("mailaudit.cli.discover", "ispdb"),
-    "audit": ("mailaudit.cli.audit", "audit"),
-    "report": ("mailaudit.cli.reports", "report"),
-    "schema": ("mailaudit.cli.reports", "schema"),
-    "diff": ("mailaudit.cli.reports", "diff"),
-    "serve": ("mailaudit.cli.serve", "serve"),
+    "probe": (
+        "mailaudit.cli.probe",
+        "probe",
+        "Connect to each URL and show what the server offers.",
+    ),
+    "discover": (
+        "mailaudit.cli.discover",
+        "discover",
+        "Find the mail settings a client should use for ADDRESS_OR_DOMAIN, verify each candidate "
+        "with a real TLS handshake, and report where each came from.",
+    ),
+    "ispdb": (
+        "mailaudit.cli.discover",
+        "ispdb",
+        "Work with ISPDB / autoconfig config-v1.1.xml files.",
+    ),
+    "audit": (
+        "mailaudit.cli.audit",
+        "audit",
+        "Audit the mail servers of each DOMAIN: MX hosts, client endpoints, TLS and DNS policy.",
+    ),
+    "report": (
+        "mailaudit.cli.reports",
+        "report",
+        "Re-render a saved JSON report (from `audit --json`) as text, json, html, sarif or junit.",
+    ),
+    "schema": (
+        "mailaudit.cli.reports",
+        "schema",
+        "Print the JSON Schema (draft 2020-12) that every JSON report validates against.",
+    ),
+    "diff": (
+        "mailaudit.cli.reports",
+        "diff",
+        "Compare two saved reports: new, resolved and unchanged findings (by id and subject).",
+    ),
+    "serve": (
+        "mailaudit.cli.serve",
+        "serve",
+        'Serve the "find my mail settings" page (English and Greek) and, with --report, a saved '
+        "report to browse, filter by host, finding and severity.",
+    ),
 }
 
 
@@ -32,12 +68,30 @@ class _Commands(click.Group):
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name in _COMMANDS:
-            module_name, attribute = _COMMANDS[cmd_name]
+            module_name, attribute, _ = _COMMANDS[cmd_name]
             command = getattr(importlib.import_module(module_name), attribute)
             if not isinstance(command, click.Command):
                 raise TypeError(f"{module_name}.{attribute} is not a click command")
             return command
         return super().get_command(ctx, cmd_name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        # As click's own, but from the table: help text without importing every command.
+        names = self.list_commands(ctx)
+        if not names:
+            return
+        limit = formatter.width - 6 - max(len(name) for name in names)
+        rows = []
+        for name in names:
+            if name in _COMMANDS:
+                command: click.Command | None = click.Command(name, help=_COMMANDS[name][2])
+            else:
+                command = super().get_command(ctx, name)
+            if command is not None and not command.hidden:
+                rows.append((name, command.get_short_help_str(limit)))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
 
 
 @click.group(

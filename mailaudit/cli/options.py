@@ -8,9 +8,7 @@ from typing import Any, TypeVar
 
 import click
 
-from mailaudit.model import Severity
-from mailaudit.net.addresses import parse_networks
-from mailaudit.net.resolver import is_ip_literal, parse_nameserver
+from mailaudit.model.findings import Severity
 from mailaudit.settings import Settings, Timeouts
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -31,6 +29,9 @@ __all__ = [
 def _nameservers(
     _ctx: click.Context, _param: click.Parameter, value: tuple[str, ...]
 ) -> tuple[str, ...]:
+    # (dnspython loads only when a command really runs, not for --help.)
+    from mailaudit.net.resolver import parse_nameserver
+
     # MAILAUDIT_NAMESERVER may hold several, separated by spaces or commas.
     out: list[str] = []
     for item in value:
@@ -46,6 +47,8 @@ def _nameservers(
 def _resolve(
     _ctx: click.Context, _param: click.Parameter, value: tuple[str, ...]
 ) -> dict[str, tuple[str, ...]]:
+    from mailaudit.net.resolver import is_ip_literal
+
     table: dict[str, list[str]] = {}
     for item in value:
         # A host name has no colon, so the first one separates it from the address, whether
@@ -60,6 +63,8 @@ def _resolve(
 def _networks(
     _ctx: click.Context, _param: click.Parameter, value: tuple[str, ...]
 ) -> tuple[str, ...]:
+    from mailaudit.net.addresses import parse_networks
+
     try:
         parse_networks(value)
     except ValueError as exc:

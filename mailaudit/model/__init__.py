@@ -17,99 +17,189 @@ their parsers); nothing here does I/O or judges.
 
 from __future__ import annotations
 
-from mailaudit.model.audit import (
-    AttemptKind,
-    AuthProbe,
-    CommandPair,
-    EnumerationProbe,
-    InjectionProbe,
-    NameFacts,
-    Outcome,
-    ProtocolAudit,
-    RcptAttempt,
-    RcptTest,
-    ServerReply,
-)
-from mailaudit.model.discovery import (
-    Attempt,
-    Candidate,
-    DiscoveryResult,
-    LoginCheck,
-    LoginStatus,
-    Protocol,
-    ProviderConfig,
-    Recommendation,
-    Security,
-    ServerSetting,
-    Source,
-    SourceOutcome,
-    SourceStatus,
-    Trust,
-    UsernameForm,
-    Verification,
-    VerificationStatus,
-    WebMail,
-)
-from mailaudit.model.endpoint import (
-    HOSTNAME,
-    CertificateInfo,
-    Endpoint,
-    Observation,
-    ProbeFailure,
-    ProbeStatus,
-    Scheme,
-    TlsSession,
-)
-from mailaudit.model.findings import (
-    CheckRun,
-    CheckStatus,
-    Confidence,
-    Direction,
-    Finding,
-    Severity,
-    TranscriptEvent,
-    TranscriptLine,
-)
-from mailaudit.model.policy import (
-    ChainCheck,
-    DaneFacts,
-    DmarcFacts,
-    DnssecFacts,
-    FetchStatus,
-    Lookup,
-    LookupStatus,
-    MtaStsFacts,
-    MtaStsFetch,
-    MxFacts,
-    MxHost,
-    PolicyObservation,
-    ReportAuthorisation,
-    ReverseDns,
-    SpfFacts,
-    SpfNode,
-    TlsRptFacts,
-)
-from mailaudit.model.report import (
-    SCHEMA_VERSION,
-    DomainReport,
-    EndpointReport,
-    Report,
-    RunInfo,
-)
-from mailaudit.model.scope import AddressRange, RefusedTarget
-from mailaudit.model.tls import (
-    CIPHER_PARTS,
-    CertificateDeployment,
-    CipherSuite,
-    ProtocolScan,
-    ScanError,
-    ScanErrorReason,
-    ScanPart,
-    TlsScan,
-    TlsTarget,
-    TlsVersion,
-    Vulnerabilities,
-)
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from mailaudit.model.audit import (
+        AttemptKind,
+        AuthProbe,
+        CommandPair,
+        EnumerationProbe,
+        InjectionProbe,
+        NameFacts,
+        Outcome,
+        ProtocolAudit,
+        RcptAttempt,
+        RcptTest,
+        ServerReply,
+    )
+    from mailaudit.model.discovery import (
+        Attempt,
+        Candidate,
+        DiscoveryResult,
+        LoginCheck,
+        LoginStatus,
+        Protocol,
+        ProviderConfig,
+        Recommendation,
+        Security,
+        ServerSetting,
+        Source,
+        SourceOutcome,
+        SourceStatus,
+        Trust,
+        UsernameForm,
+        Verification,
+        VerificationStatus,
+        WebMail,
+    )
+    from mailaudit.model.endpoint import (
+        HOSTNAME,
+        CertificateInfo,
+        Endpoint,
+        Observation,
+        ProbeFailure,
+        ProbeStatus,
+        Scheme,
+        TlsSession,
+    )
+    from mailaudit.model.findings import (
+        CheckRun,
+        CheckStatus,
+        Confidence,
+        Direction,
+        Finding,
+        Severity,
+        TranscriptLine,
+    )
+    from mailaudit.model.policy import (
+        ChainCheck,
+        DaneFacts,
+        DmarcFacts,
+        DnssecFacts,
+        FetchStatus,
+        Lookup,
+        LookupStatus,
+        MtaStsFacts,
+        MtaStsFetch,
+        MxFacts,
+        MxHost,
+        PolicyObservation,
+        ReportAuthorisation,
+        ReverseDns,
+        SpfFacts,
+        SpfNode,
+        TlsRptFacts,
+    )
+    from mailaudit.model.report import (
+        SCHEMA_VERSION,
+        DomainReport,
+        EndpointReport,
+        Report,
+        RunInfo,
+    )
+    from mailaudit.model.scope import (
+        AddressRange,
+        RefusedTarget,
+    )
+    from mailaudit.model.tls import (
+        CIPHER_PARTS,
+        CertificateDeployment,
+        CipherSuite,
+        ProtocolScan,
+        ScanError,
+        ScanErrorReason,
+        ScanPart,
+        TlsScan,
+        TlsTarget,
+        TlsVersion,
+        Vulnerabilities,
+    )
+
+# Public name -> the submodule that defines it. Names load on first use, so a caller that needs
+# only `Severity` does not pay for every dataclass (and the policy records' cryptography).
+_HOME = {
+    "AttemptKind": "audit",
+    "AuthProbe": "audit",
+    "CommandPair": "audit",
+    "EnumerationProbe": "audit",
+    "InjectionProbe": "audit",
+    "NameFacts": "audit",
+    "Outcome": "audit",
+    "ProtocolAudit": "audit",
+    "RcptAttempt": "audit",
+    "RcptTest": "audit",
+    "ServerReply": "audit",
+    "Attempt": "discovery",
+    "Candidate": "discovery",
+    "DiscoveryResult": "discovery",
+    "LoginCheck": "discovery",
+    "LoginStatus": "discovery",
+    "Protocol": "discovery",
+    "ProviderConfig": "discovery",
+    "Recommendation": "discovery",
+    "Security": "discovery",
+    "ServerSetting": "discovery",
+    "Source": "discovery",
+    "SourceOutcome": "discovery",
+    "SourceStatus": "discovery",
+    "Trust": "discovery",
+    "UsernameForm": "discovery",
+    "Verification": "discovery",
+    "VerificationStatus": "discovery",
+    "WebMail": "discovery",
+    "HOSTNAME": "endpoint",
+    "CertificateInfo": "endpoint",
+    "Endpoint": "endpoint",
+    "Observation": "endpoint",
+    "ProbeFailure": "endpoint",
+    "ProbeStatus": "endpoint",
+    "Scheme": "endpoint",
+    "TlsSession": "endpoint",
+    "CheckRun": "findings",
+    "CheckStatus": "findings",
+    "Confidence": "findings",
+    "Direction": "findings",
+    "Finding": "findings",
+    "Severity": "findings",
+    "TranscriptLine": "findings",
+    "ChainCheck": "policy",
+    "DaneFacts": "policy",
+    "DmarcFacts": "policy",
+    "DnssecFacts": "policy",
+    "FetchStatus": "policy",
+    "Lookup": "policy",
+    "LookupStatus": "policy",
+    "MtaStsFacts": "policy",
+    "MtaStsFetch": "policy",
+    "MxFacts": "policy",
+    "MxHost": "policy",
+    "PolicyObservation": "policy",
+    "ReportAuthorisation": "policy",
+    "ReverseDns": "policy",
+    "SpfFacts": "policy",
+    "SpfNode": "policy",
+    "TlsRptFacts": "policy",
+    "SCHEMA_VERSION": "report",
+    "DomainReport": "report",
+    "EndpointReport": "report",
+    "Report": "report",
+    "RunInfo": "report",
+    "AddressRange": "scope",
+    "RefusedTarget": "scope",
+    "CIPHER_PARTS": "tls",
+    "CertificateDeployment": "tls",
+    "CipherSuite": "tls",
+    "ProtocolScan": "tls",
+    "ScanError": "tls",
+    "ScanErrorReason": "tls",
+    "ScanPart": "tls",
+    "TlsScan": "tls",
+    "TlsTarget": "tls",
+    "TlsVersion": "tls",
+    "Vulnerabilities": "tls",
+}
 
 __all__ = [
     "CIPHER_PARTS",
@@ -184,7 +274,6 @@ __all__ = [
     "TlsSession",
     "TlsTarget",
     "TlsVersion",
-    "TranscriptEvent",
     "TranscriptLine",
     "Trust",
     "UsernameForm",
@@ -193,3 +282,16 @@ __all__ = [
     "Vulnerabilities",
     "WebMail",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _HOME.get(name)
+    if module is None:
+        raise AttributeError(f"module 'mailaudit.model' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"mailaudit.model.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -7,10 +7,13 @@ import hashlib
 import itertools
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from cryptography import x509
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+if TYPE_CHECKING:
+    from cryptography import x509
+
+# cryptography is imported by the functions that match certificates, not here: the record types
+# of this module are part of the model, which every command loads.
 
 __all__ = ["DaneMatch", "TlsaCheck", "TlsaRecord", "parse_tlsa", "tlsa_matches"]
 
@@ -118,6 +121,8 @@ def tlsa_matches(
             tuple(TlsaCheck(r, False, note="no certificate") for r in records),
             "no certificate chain",
         )
+    from cryptography import x509
+
     try:
         certs = [x509.load_der_x509_certificate(der) for der in cert_chain_der]
     except ValueError as exc:
@@ -131,7 +136,7 @@ def tlsa_matches(
         checks.append(_check(record, certs, cert_chain_der))
     matched = any(c.matched for c in checks)
     note = None if usable else "no usable TLSA record"
-    spki = certs[0].public_key().public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
+    spki = _spki_der(certs[0])
     presented = f"3 1 1 {hashlib.sha256(spki).hexdigest()}"
     return DaneMatch(matched, len(usable), tuple(checks), note, presented)
 
@@ -153,11 +158,7 @@ def _check(record: TlsaRecord, certs: list[x509.Certificate], ders: tuple[bytes,
 
 
 def _associated(record: TlsaRecord, cert: x509.Certificate, der: bytes) -> bool:
-    selected = (
-        der
-        if record.selector == 0
-        else cert.public_key().public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
-    )
+    selected = der if record.selector == 0 else _spki_der(cert)
     if record.matching_type == 0:
         digest = selected
     elif record.matching_type == 1:
@@ -167,7 +168,15 @@ def _associated(record: TlsaRecord, cert: x509.Certificate, der: bytes) -> bool:
     return digest.hex() == record.data
 
 
+def _spki_der(cert: x509.Certificate) -> bytes:
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+    return cert.public_key().public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
+
+
 def _signed_up_to(certs: list[x509.Certificate], anchor_index: int) -> bool:
+    from cryptography.exceptions import InvalidSignature
+
     for child, parent in itertools.pairwise(certs[: anchor_index + 1]):
         try:
             child.verify_directly_issued_by(parent)

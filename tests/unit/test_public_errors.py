@@ -58,10 +58,34 @@ def _read_smtp(data: bytes) -> None:
     reader.next_reply()
 
 
-def test_every_listed_command_loads() -> None:
+def test_every_listed_command_loads_and_help_lists_its_own_summary() -> None:
     ctx = click.Context(main)
-    for name in _COMMANDS:
-        assert isinstance(main.get_command(ctx, name), click.Command), name
+    for name, (_, _, summary) in _COMMANDS.items():
+        command = main.get_command(ctx, name)
+        assert isinstance(command, click.Command), name
+        for limit in (30, 45, 80, 200):
+            assert click.Command(name, help=summary).get_short_help_str(
+                limit
+            ) == command.get_short_help_str(limit), name
+
+
+def test_help_and_version_import_no_command() -> None:
+    code = (
+        "import sys\n"
+        "from mailaudit.cli import main\n"
+        "for argv in (['--help'], ['--version']):\n"
+        "    try:\n"
+        "        main(argv)\n"
+        "    except SystemExit:\n"
+        "        pass\n"
+        "loaded = sorted(m for m in sys.modules if m.startswith('mailaudit.')"
+        " and m not in ('mailaudit.cli',))\n"
+        "print(loaded, file=sys.stderr)\n"
+    )
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert "Commands:" in run.stdout
+    assert "discover" in run.stdout
+    assert run.stderr.strip() == "[]"
 
 
 def test_a_broken_command_module_is_an_error_not_a_missing_command() -> None:
