@@ -29,6 +29,7 @@ from mailaudit.audit.units import (
 )
 from mailaudit.context import Context
 from mailaudit.model import Endpoint, Report, RunInfo
+from mailaudit.names import ascii_host
 from mailaudit.probes.protocol_audit import DEFAULT_RELAY_TEST_DOMAIN
 
 __all__ = ["AuditOptions", "FleetRun", "FleetSink", "domain_units", "run_audit", "run_fleet"]
@@ -92,7 +93,7 @@ def domain_units(
     only by --endpoint becomes an endpoints-only unit."""
     seen: set[str] = set()
     for raw in domains:
-        domain = raw.lower().rstrip(".")
+        domain = ascii_host(raw)  # UTS 46: straße.test -> xn--strae-oqa.test
         if domain in seen:
             continue
         seen.add(domain)

@@ -20,7 +20,9 @@ from mailaudit.cli.fleet import (
 )
 from mailaudit.cli.options import EXIT_USAGE, fail_on_option, network_options, settings_from
 from mailaudit.context import Context
+from mailaudit.errors import UsageError
 from mailaudit.model import HOSTNAME, Endpoint, Severity
+from mailaudit.names import ascii_host
 from mailaudit.report.exit_codes import exit_code
 from mailaudit.report.formats import FORMATS, render_report
 from mailaudit.report.outcome import AuditStatus, FleetOutcome, fleet_outcome
@@ -146,6 +148,10 @@ def audit(
     domain_list = read_domain_args(domains, domains_file)
     if not domain_list and not endpoints:
         raise click.UsageError("give at least one DOMAIN or --endpoint URL")
+    try:
+        domains = tuple(ascii_host(d) for d in domains)  # UTS 46: straße.test -> xn--strae-oqa.test
+    except UsageError as exc:
+        raise click.UsageError(str(exc)) from None
     if not HOSTNAME.match(relay_test_domain.rstrip(".")) or "." not in relay_test_domain:
         raise click.BadParameter(
             f"{relay_test_domain!r} is not a domain name", param_hint="--relay-test-domain"

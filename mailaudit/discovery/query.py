@@ -6,6 +6,9 @@ from dataclasses import dataclass
 
 from publicsuffixlist import PublicSuffixList
 
+from mailaudit.errors import UsageError
+from mailaudit.names import ascii_host
+
 
 @dataclass(frozen=True)
 class Query:
@@ -25,7 +28,8 @@ class Query:
 
 
 def parse_query(text: str) -> Query:
-    """`user@example.org` or `example.org`; raises ValueError with a message for a user."""
+    """`user@example.org` or `example.org`; the domain in its IDNA A-label form (UTS 46); raises
+    UsageError (a ValueError) with a message for a user."""
     cleaned = text.strip()
     if cleaned.lower().startswith("mailto:"):
         cleaned = cleaned[len("mailto:") :]
@@ -33,7 +37,7 @@ def parse_query(text: str) -> Query:
     if "@" in cleaned:
         localpart, _, domain_text = cleaned.rpartition("@")
         if not localpart or any(c.isspace() for c in localpart):
-            raise ValueError(f"{text!r}: not an e-mail address")
+            raise UsageError(f"{text!r}: not an e-mail address")
     else:
         localpart, domain_text = None, cleaned
     domain = normalise_domain(domain_text)
@@ -42,18 +46,15 @@ def parse_query(text: str) -> Query:
 
 
 def normalise_domain(text: str) -> str:
-    name = text.strip().rstrip(".").lower()
-    if not name or ("." not in name and name != "localhost"):
-        raise ValueError(f"{text!r}: not a domain name")
-    try:
-        name = name.encode("idna").decode("ascii")
-    except UnicodeError as exc:
-        raise ValueError(f"{text!r}: not a valid domain name ({exc})") from None
+    name = text.strip().rstrip(".")
+    if not name or ("." not in name and "。" not in name and name.lower() != "localhost"):
+        raise UsageError(f"{text!r}: not a domain name")
+    name = ascii_host(name)  # UTS 46: straße.test -> xn--strae-oqa.test
     for label in name.split("."):
         if not label or len(label) > 63 or label.startswith("-") or label.endswith("-"):
-            raise ValueError(f"{text!r}: not a valid domain name")
+            raise UsageError(f"{text!r}: not a valid domain name")
         if not all(c.isalnum() or c in "-_" for c in label):
-            raise ValueError(f"{text!r}: not a valid domain name")
+            raise UsageError(f"{text!r}: not a valid domain name")
     return name
 
 

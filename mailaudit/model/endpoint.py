@@ -9,6 +9,7 @@ from enum import StrEnum
 
 from mailaudit.errors import UsageError
 from mailaudit.model.findings import TranscriptLine
+from mailaudit.names import ascii_host
 
 __all__ = [
     "HOSTNAME",
@@ -113,7 +114,7 @@ class Endpoint:
         port = int(port_text) if port_text else scheme.default_port
         if not 0 < port < 65536:
             raise UsageError(f"{url!r}: bad port")
-        return cls(scheme, host.lower().rstrip("."), port)
+        return cls(scheme, ascii_host(host), port)
 
 
 @dataclass(frozen=True)
