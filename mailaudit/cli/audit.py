@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime
 import sys
 from pathlib import Path
 from typing import Any
@@ -198,7 +197,7 @@ def audit(
         print_outcome(FleetOutcome(tuple(tally.outcomes)), to_stderr=False)
         sys.exit(tally.exit_code())
     if policy is not None:
-        report = apply_policy(report, policy, datetime.date.today())
+        report = apply_policy(report, policy, ctx.clock().date())  # the run's clock
     for path, kind in (
         (json_out, "json"),
         (html_out, "html"),

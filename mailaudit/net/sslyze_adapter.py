@@ -17,8 +17,11 @@ Design notes
 - Trust is judged apart from names and dates: sslyze's path validation (Mozilla and the other
   stores it ships, plus our CA file as "Supplied CA file") checks the chain, the name we sent as
   SNI and the clock all at once, so an expired or misnamed certificate would also look
-  "untrusted". We walk the chain's signatures to the system store, sslyze's Mozilla store and the
-  CA file ourselves, so an expired certificate is "expired", not also "untrusted".
+  "untrusted". `mailaudit.net.chain` validates the chain with `cryptography.x509.verification`
+  against the system store, sslyze's Mozilla store and the CA file at the run's clock, for a
+  name the leaf covers and at an instant inside its validity, so an expired certificate is
+  "expired" and a misnamed one "wrong name", not also "untrusted". sslyze's per-store verdicts
+  stay in the report as `store_results`.
 - sslyze cannot be cancelled. With a deadline we stop waiting and report the unfinished targets
   as timed out; sslyze's own threads end when their per-connection timeouts fire.
 """
@@ -30,20 +33,19 @@ import ssl
 import threading
 import time
 import warnings
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import replace
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.utils import CryptographyDeprecationWarning
 
 from mailaudit.model import (
     CIPHER_PARTS,
     CertificateDeployment,
-    CertificateInfo,
     CipherSuite,
     ProtocolScan,
     ScanError,
@@ -54,6 +56,7 @@ from mailaudit.model import (
     TlsVersion,
     Vulnerabilities,
 )
+from mailaudit.net.chain import TrustAnchors
 from mailaudit.net.tls import describe_certificate, name_matches
 
 if TYPE_CHECKING:
@@ -77,6 +80,7 @@ __all__ = ["scan_endpoints"]
 def scan_endpoints(
     targets: Sequence[TlsTarget],
     *,
+    now: datetime,
     ca_file: str | None = None,
     ehlo_name: str = "mailaudit.invalid",
     network_timeout_s: float = 5.0,
@@ -90,7 +94,8 @@ def scan_endpoints(
     order first seen; targets that share one are merged (names joined, first host kept).
 
     `connections_per_server` is the politeness limit per (address, port); `deadline_s` bounds
-    the whole run: scans not finished by then come back with a `deadline` error."""
+    the whole run: scans not finished by then come back with a `deadline` error. `now` is the
+    run's clock, the instant at which chains are validated."""
     merged = _merge_targets(targets)
     if not merged:
         return []
@@ -98,6 +103,7 @@ def scan_endpoints(
     try:
         return _scan(
             merged,
+            now=now,
             ca_file=ca_file,
             ehlo_name=ehlo_name,
             network_timeout_s=network_timeout_s,
@@ -128,6 +134,7 @@ def _merge_targets(targets: Sequence[TlsTarget]) -> list[TlsTarget]:
 def _scan(
     targets: list[TlsTarget],
     *,
+    now: datetime,
     ca_file: str | None,
     ehlo_name: str,
     network_timeout_s: float,
@@ -178,7 +185,7 @@ def _scan(
             continue
         elapsed = int((time.monotonic() - started) * 1000)
         try:
-            scan = _map_result(scanned, result, anchors, elapsed)
+            scan = _map_result(scanned, result, anchors, now, elapsed)
         except Exception as exc:  # one odd result must not cost the others
             error = ScanError(ScanPart.SCAN, ScanErrorReason.SCANNER_ERROR, _one_line(exc))
             scan = TlsScan(scanned, connected=False, errors=(error,), elapsed_ms=elapsed)
@@ -320,7 +327,11 @@ def _results_until(
 
 
 def _map_result(
-    target: TlsTarget, result: ServerScanResult, anchors: _Anchors, elapsed_ms: int
+    target: TlsTarget,
+    result: ServerScanResult,
+    anchors: TrustAnchors,
+    now: datetime,
+    elapsed_ms: int,
 ) -> TlsScan:
     from sslyze.scanner.models import ServerScanStatusEnum
 
@@ -336,7 +347,7 @@ def _map_result(
         # Certificates with RFC 5280 quirks (negative serials) are facts to report, not noise.
         warnings.simplefilter("ignore", CryptographyDeprecationWarning)
         protocols = _map_protocols(attempts, errors)
-        certificates = _map_certificates(target, attempts, anchors, errors)
+        certificates = _map_certificates(target, attempts, anchors, now, errors)
         vulnerabilities = _map_vulnerabilities(attempts, errors)
     return TlsScan(
         target=target,
@@ -499,7 +510,8 @@ def _map_vulnerabilities(
 def _map_certificates(
     target: TlsTarget,
     attempts: AllScanCommandsAttempts,
-    anchors: _Anchors,
+    anchors: TrustAnchors,
+    now: datetime,
     errors: list[ScanError],
 ) -> tuple[CertificateDeployment, ...]:
     attempt = attempts.certificate_info
@@ -509,11 +521,16 @@ def _map_certificates(
             error or ScanError(ScanPart.CERTIFICATE, ScanErrorReason.SCANNER_ERROR, "no result")
         )
         return ()
-    return tuple(_deployment(target, d, anchors) for d in attempt.result.certificate_deployments)
+    return tuple(
+        _deployment(target, d, anchors, now) for d in attempt.result.certificate_deployments
+    )
 
 
 def _deployment(
-    target: TlsTarget, deployment: CertificateDeploymentAnalysisResult, anchors: _Anchors
+    target: TlsTarget,
+    deployment: CertificateDeploymentAnalysisResult,
+    anchors: TrustAnchors,
+    now: datetime,
 ) -> CertificateDeployment:
     received = list(deployment.received_certificate_chain)
     chain = tuple(describe_certificate(c.public_bytes(Encoding.DER)) for c in received)
@@ -524,18 +541,11 @@ def _deployment(
         )
         for r in deployment.path_validation_results
     }
-    sslyze_trusted = any(v == "" for v in all_stores.values())
     # The other stores sslyze ships (Apple, Android, Java, Windows) repeat Mozilla's verdict for
     # mail servers; the report keeps Mozilla's and our CA file's.
     store_results = {k: v for k, v in all_stores.items() if k in _STORES_REPORTED}
-    anchored, anchor_error = anchors.chain_reaches_anchor(received)
-    trusted = sslyze_trusted or anchored
-    trust_error = None if trusted else anchor_error
-    if anchored and not sslyze_trusted and _names_and_dates_fine(target.host, received, leaf):
-        # The signatures reach an anchor and neither the name nor the dates explain sslyze's
-        # refusal: something else in the chain is wrong (constraints, key usage...).
-        trusted = False
-        trust_error = "; ".join(sorted({e for e in all_stores.values() if e})) or "rejected"
+    # Our own verdict, dates and name aside (the checks judge those): see mailaudit.net.chain.
+    trusted, trust_error = anchors.verdict(received, at=now)
     ocsp = deployment.ocsp_response
     ocsp_status: str | None = None
     if ocsp is not None:
@@ -566,64 +576,7 @@ def _ocsp_status(response: object) -> str:
     return response.certificate_status.name.lower()
 
 
-def _names_and_dates_fine(
-    host: str, received: list[x509.Certificate], leaf: CertificateInfo
-) -> bool:
-    from datetime import UTC, datetime
-
-    now = datetime.now(UTC)
-    in_dates = all(c.not_valid_before_utc <= now <= c.not_valid_after_utc for c in received)
-    return in_dates and name_matches(leaf.dns_names, host)
-
-
-class _Anchors:
-    """Trust anchors by subject: the system store, sslyze's Mozilla store and the CA file."""
-
-    def __init__(self, certificates: Iterable[x509.Certificate]) -> None:
-        self._by_subject: dict[bytes, list[x509.Certificate]] = {}
-        self._fingerprints: set[bytes] = set()
-        for cert in certificates:
-            self._by_subject.setdefault(cert.subject.public_bytes(), []).append(cert)
-            self._fingerprints.add(cert.fingerprint(hashes.SHA256()))
-
-    def __len__(self) -> int:
-        return len(self._fingerprints)
-
-    def chain_reaches_anchor(self, chain: list[x509.Certificate]) -> tuple[bool, str | None]:
-        """Follow issuer names and signatures from the leaf, through the certificates the
-        server sent, to an anchor. Dates, names and extensions are not looked at here."""
-        if not chain:
-            return False, "no certificate"
-        current = chain[0]
-        pool = list(chain[1:])
-        for _ in range(len(chain) + 1):
-            if current.fingerprint(hashes.SHA256()) in self._fingerprints:
-                return True, None
-            for anchor in self._by_subject.get(current.issuer.public_bytes(), []):
-                if _issued_by(current, anchor):
-                    return True, None
-            parent = next(
-                (c for c in pool if c.subject == current.issuer and _issued_by(current, c)), None
-            )
-            if parent is None:
-                break
-            pool.remove(parent)
-            current = parent
-        issuer = current.issuer.rfc4514_string()
-        if current.issuer == current.subject:
-            return False, f"self-signed certificate {issuer} is not a trust anchor"
-        return False, f"no trusted anchor for issuer {issuer}"
-
-
-def _issued_by(child: x509.Certificate, issuer: x509.Certificate) -> bool:
-    try:
-        child.verify_directly_issued_by(issuer)
-    except Exception:  # wrong issuer, bad signature, unsupported algorithm: not issued by it
-        return False
-    return True
-
-
-def _load_anchors(ca_path: Path | None) -> _Anchors:
+def _load_anchors(ca_path: Path | None) -> TrustAnchors:
     """Loaded once per scan run (no module-level cache); also warms sslyze's own trust store
     repository here, in one thread, while deprecation warnings are silenced."""
     from sslyze.plugins.certificate_info.trust_stores.trust_store_repository import (
@@ -644,7 +597,7 @@ def _load_anchors(ca_path: Path | None) -> _Anchors:
         certificates: list[x509.Certificate] = []
         for path in paths:
             certificates.extend(_read_pem_bundle(path))
-    return _Anchors(certificates)
+    return TrustAnchors(certificates)
 
 
 def _read_pem_bundle(path: Path) -> list[x509.Certificate]:

@@ -57,6 +57,7 @@ async def scan_tls(
     call = asyncio.to_thread(
         scan_endpoints,
         list(targets),
+        now=ctx.clock(),
         ca_file=settings.ca_file,
         ehlo_name=settings.ehlo_name,
         network_timeout_s=max(settings.timeouts.connect_s, settings.timeouts.tls_handshake_s),

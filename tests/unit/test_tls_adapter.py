@@ -15,7 +15,7 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from mailaudit.checks.tls import (
     MOZILLA_INTERMEDIATE_CIPHERS,
@@ -29,7 +29,7 @@ from mailaudit.model import (
     TlsTarget,
     TlsVersion,
 )
-from mailaudit.net import sslyze_adapter
+from mailaudit.net.chain import TrustAnchors
 from mailaudit.net.sslyze_adapter import scan_endpoints
 from mailaudit.net.tls import name_matches
 
@@ -65,7 +65,7 @@ def test_target_names_are_normalised_and_deduplicated() -> None:
     )
 
 
-# ------------------------------------------------------------------------------- trust walk
+# -------------------------------------------------------------------------- chain validation
 
 
 def _name(cn: str) -> x509.Name:
@@ -81,8 +81,10 @@ def _cert(
     ca: bool,
     not_before: datetime,
     not_after: datetime,
+    dns_names: tuple[str, ...] = (),
+    server_auth: bool = True,
 ) -> x509.Certificate:
-    return (
+    builder = (
         x509.CertificateBuilder()
         .subject_name(_name(subject))
         .issuer_name(_name(issuer))
@@ -91,8 +93,34 @@ def _cert(
         .not_valid_before(not_before)
         .not_valid_after(not_after)
         .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
-        .sign(signer, hashes.SHA256())
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(signer.public_key()),
+            critical=False,
+        )
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=not ca,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=ca,
+                crl_sign=ca,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
     )
+    if dns_names:
+        builder = builder.add_extension(
+            x509.SubjectAlternativeName([x509.DNSName(n) for n in dns_names]), critical=False
+        )
+    if not ca:
+        usage = ExtendedKeyUsageOID.SERVER_AUTH if server_auth else ExtendedKeyUsageOID.CLIENT_AUTH
+        builder = builder.add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
+    return builder.sign(signer, hashes.SHA256())
 
 
 NOW = datetime.now(UTC)
@@ -104,86 +132,94 @@ def pki() -> dict[str, x509.Certificate]:
         ec.generate_private_key(ec.SECP256R1()) for _ in range(4)
     )
     recent = NOW - timedelta(days=1)
-    root = _cert(
-        "Lab Root",
-        "Lab Root",
-        root_key,
-        root_key,
-        ca=True,
-        not_before=recent,
-        not_after=NOW + timedelta(days=3650),
-    )
-    inter = _cert(
-        "Lab Intermediate",
-        "Lab Root",
-        inter_key,
-        root_key,
-        ca=True,
-        not_before=recent,
-        not_after=NOW + timedelta(days=365),
-    )
+    long_ago = datetime(2019, 1, 1, tzinfo=UTC)
+
+    def leaf(
+        subject: str, signer: ec.EllipticCurvePrivateKey, issuer: str, **kw: object
+    ) -> x509.Certificate:
+        options: dict[str, object] = {
+            "ca": False,
+            "not_before": recent,
+            "not_after": NOW + timedelta(days=90),
+            "dns_names": (f"{subject}.example.test",),
+            **kw,
+        }
+        return _cert(subject, issuer, leaf_key, signer, **options)  # type: ignore[arg-type]
+
     return {
-        "root": root,
-        "inter": inter,
-        "leaf": _cert(
-            "mail",
-            "Lab Intermediate",
-            leaf_key,
-            inter_key,
-            ca=False,
-            not_before=recent,
-            not_after=NOW + timedelta(days=90),
-        ),
-        # Expired years before the CA that signed it existed, as in the lab: dates are not
-        # the trust walk's business.
-        "expired": _cert(
-            "old",
-            "Lab Root",
-            leaf_key,
-            root_key,
-            ca=False,
-            not_before=datetime(2020, 1, 1, tzinfo=UTC),
-            not_after=datetime(2021, 1, 1, tzinfo=UTC),
-        ),
-        "rogue": _cert(
-            "evil",
-            "Lab Root",
-            leaf_key,
-            rogue_key,
-            ca=False,
-            not_before=recent,
-            not_after=NOW + timedelta(days=90),
-        ),
-    }
+        "root": _cert("Lab Root", "Lab Root", root_key, root_key, ca=True,
+                      not_before=recent, not_after=NOW + timedelta(days=3650)),
+        # A root as old as the certificates it signed long ago (the usual case in the field).
+        "old root": _cert("Old Root", "Old Root", root_key, root_key, ca=True,
+                          not_before=long_ago, not_after=NOW + timedelta(days=3650)),
+        "inter": _cert("Lab Intermediate", "Lab Root", inter_key, root_key, ca=True,
+                       not_before=recent, not_after=NOW + timedelta(days=365)),
+        "leaf": leaf("mail", inter_key, "Lab Intermediate"),
+        "wrong name": leaf("www", inter_key, "Lab Intermediate", dns_names=("www.elsewhere.test",)),
+        "client only": leaf("client", inter_key, "Lab Intermediate", server_auth=False),
+        # An intermediate that is not a CA signing a leaf: basicConstraints forbids the path.
+        "not a ca": _cert("Not A CA", "Lab Root", inter_key, root_key, ca=False,
+                          not_before=recent, not_after=NOW + timedelta(days=365)),
+        "under not a ca": leaf("sub", inter_key, "Not A CA"),
+        "expired, old root": leaf("old", root_key, "Old Root",
+                                  not_before=datetime(2020, 1, 1, tzinfo=UTC),
+                                  not_after=datetime(2021, 1, 1, tzinfo=UTC)),
+        # Expired years before the CA that signed it existed, as in the lab.
+        "expired, young root": leaf("older", root_key, "Lab Root",
+                                    not_before=datetime(2020, 1, 1, tzinfo=UTC),
+                                    not_after=datetime(2021, 1, 1, tzinfo=UTC)),
+        "rogue": leaf("evil", rogue_key, "Lab Root"),
+    }  # fmt: skip
 
 
-def test_a_chain_through_an_intermediate_reaches_the_anchor(
-    pki: dict[str, x509.Certificate],
-) -> None:
-    anchors = sslyze_adapter._Anchors([pki["root"]])
-    assert anchors.chain_reaches_anchor([pki["leaf"], pki["inter"]]) == (True, None)
+def test_a_chain_through_an_intermediate_is_trusted(pki: dict[str, x509.Certificate]) -> None:
+    anchors = TrustAnchors([pki["root"]])
+    assert anchors.verdict([pki["leaf"], pki["inter"]], at=NOW) == (True, None)
 
 
 def test_a_missing_intermediate_is_not_trusted(pki: dict[str, x509.Certificate]) -> None:
-    anchors = sslyze_adapter._Anchors([pki["root"]])
-    trusted, error = anchors.chain_reaches_anchor([pki["leaf"]])
+    trusted, error = TrustAnchors([pki["root"]]).verdict([pki["leaf"]], at=NOW)
     assert not trusted
     assert error is not None
     assert "Lab Intermediate" in error
 
 
-def test_an_expired_certificate_from_a_trusted_ca_is_still_anchored(
+def test_a_wrong_name_is_not_untrusted(pki: dict[str, x509.Certificate]) -> None:
+    # The name is the name check's business: trust is judged for a name the leaf covers.
+    anchors = TrustAnchors([pki["root"]])
+    assert anchors.verdict([pki["wrong name"], pki["inter"]], at=NOW) == (True, None)
+
+
+@pytest.mark.parametrize("expired", ["expired, old root", "expired, young root"])
+def test_an_expired_certificate_from_a_trusted_ca_is_still_trusted(
+    pki: dict[str, x509.Certificate], expired: str
+) -> None:
+    anchors = TrustAnchors([pki["root"], pki["old root"]])
+    assert anchors.verdict([pki[expired]], at=NOW) == (True, None)
+
+
+def test_a_forged_issuer_name_is_not_trusted(pki: dict[str, x509.Certificate]) -> None:
+    # Given a certificate naming the trusted root as issuer but signed by another key
+    trusted, error = TrustAnchors([pki["root"]]).verdict([pki["rogue"]], at=NOW)
+    assert not trusted
+    assert error == "candidates exhausted: signature does not match"
+
+
+def test_a_leaf_under_a_non_ca_is_not_trusted(pki: dict[str, x509.Certificate]) -> None:
+    # The hand-written walk followed signatures only and trusted this chain.
+    anchors = TrustAnchors([pki["root"]])
+    trusted, error = anchors.verdict([pki["under not a ca"], pki["not a ca"]], at=NOW)
+    assert not trusted
+    assert error is not None
+
+
+def test_a_certificate_for_clients_only_is_not_trusted_for_a_server(
     pki: dict[str, x509.Certificate],
 ) -> None:
-    anchors = sslyze_adapter._Anchors([pki["root"]])
-    assert anchors.chain_reaches_anchor([pki["expired"]]) == (True, None)
-
-
-def test_a_forged_issuer_name_does_not_fool_the_walk(pki: dict[str, x509.Certificate]) -> None:
-    # Given a certificate naming the trusted root as issuer but signed by another key
-    anchors = sslyze_adapter._Anchors([pki["root"]])
-    trusted, _ = anchors.chain_reaches_anchor([pki["rogue"]])
+    anchors = TrustAnchors([pki["root"]])
+    trusted, error = anchors.verdict([pki["client only"], pki["inter"]], at=NOW)
     assert not trusted
+    assert error is not None
 
 
 # ------------------------------------------------------------------- dead and silent endpoints
@@ -203,7 +239,9 @@ def test_a_refused_connection_is_data_and_targets_are_merged() -> None:
         TlsTarget("mail.example.test", "127.0.0.1", port, Scheme.IMAPS, ("mx.example.test",)),
     ]
     # When scanned
-    scans = scan_endpoints(targets, network_timeout_s=1, network_max_retries=1, deadline_s=20)
+    scans = scan_endpoints(
+        targets, now=NOW, network_timeout_s=1, network_max_retries=1, deadline_s=20
+    )
     # Then one scan, with every name, not connected, the reason as data
     assert len(scans) == 1
     (s,) = scans
@@ -249,6 +287,7 @@ def test_a_silent_server_ends_as_a_timeout_within_the_deadline(silent_server: in
     started = time.monotonic()
     (s,) = scan_endpoints(
         [TlsTarget("mail.example.test", "127.0.0.1", silent_server, Scheme.IMAP)],
+        now=NOW,
         network_timeout_s=1,
         network_max_retries=1,
         deadline_s=3,
@@ -262,7 +301,7 @@ def test_a_silent_server_ends_as_a_timeout_within_the_deadline(silent_server: in
 
 
 def test_no_targets_no_scan() -> None:
-    assert scan_endpoints([]) == []
+    assert scan_endpoints([], now=NOW) == []
 
 
 # -------------------------------------------------------------------- Mozilla's profile in step
@@ -298,7 +337,7 @@ def test_a_host_name_sslyze_cannot_encode_fails_alone() -> None:
     other = TlsTarget("mail.example.test", "127.0.0.1", _free_port(), Scheme.IMAPS)
     # When scanned together
     first, second = scan_endpoints(
-        [bad, other], network_timeout_s=1, network_max_retries=1, deadline_s=20
+        [bad, other], now=NOW, network_timeout_s=1, network_max_retries=1, deadline_s=20
     )
     # Then the bad one is a configuration error and the other was still scanned
     assert first.errors[0].reason is ScanErrorReason.CONFIGURATION

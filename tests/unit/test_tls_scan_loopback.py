@@ -175,6 +175,7 @@ def scans(serve: Serve, pki: dict[str, Path]) -> dict[str, TlsScan]:
     ]
     results = scan_endpoints(
         targets,
+        now=NOW,
         ca_file=str(pki["ca"]),
         connections_per_server=2,
         network_timeout_s=3,
