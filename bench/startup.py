@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -23,13 +24,18 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _median_s(argv: list[str], runs: int, env: dict[str, str]) -> float:
-    times = []
+def _median_s(argv: list[str], runs: int, env: dict[str, str]) -> tuple[float, float]:
+    """Median wall and median CPU (user + system) seconds of `runs` runs; CPU time stays
+    meaningful when other work loads the machine, wall time is what a person waits."""
+    walls, cpus = [], []
     for _ in range(runs):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.perf_counter()
         subprocess.run(argv, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, check=True)
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+        walls.append(time.perf_counter() - start)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpus.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
+    return statistics.median(walls), statistics.median(cpus)
 
 
 def main() -> int:
@@ -57,11 +63,12 @@ def main() -> int:
         print("(MAILAUDIT_NAMESERVER not set: discover skipped; start the lab and export its env)")
 
     results = {name: _median_s(argv, args.runs, env) for name, argv in cases}
-    bare = results["python -c pass"]
-    print(f"median of {args.runs} runs, wall seconds (python {sys.version.split()[0]})")
-    for name, seconds in results.items():
-        extra = "" if name == "python -c pass" else f"   (+{seconds - bare:.3f} over bare)"
-        print(f"  {name:40} {seconds:6.3f}{extra}")
+    bare_wall, bare_cpu = results["python -c pass"]
+    load = os.getloadavg()[0]
+    print(f"median of {args.runs} runs, seconds (python {sys.version.split()[0]}, load {load:.1f})")
+    print(f"  {'command':44} {'wall':>6} {'+bare':>7} {'cpu':>6} {'+bare':>7}")
+    for name, (wall, cpu) in results.items():
+        print(f"  {name:44} {wall:6.3f} {wall - bare_wall:+7.3f} {cpu:6.3f} {cpu - bare_cpu:+7.3f}")
     return 0
 
 
