@@ -7,7 +7,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from mailaudit.errors import UsageError
 from mailaudit.model import HOSTNAME
+from mailaudit.names import ascii_host
 from mailaudit.net.resolver import is_ip_literal
 
 __all__ = ["BadLine", "read_domains"]
@@ -30,7 +32,11 @@ def read_domains(lines: Iterable[str]) -> tuple[list[str], list[BadLine]]:
         text = line.split("#", 1)[0].strip()
         if not text:
             continue
-        domain = text.lower().rstrip(".")
+        try:
+            domain = ascii_host(text)  # UTS 46, as for a DOMAIN argument
+        except UsageError:
+            bad.append(BadLine(number, text, "not a domain name"))
+            continue
         if any(c.isspace() for c in text):
             bad.append(BadLine(number, text, "one domain per line"))
         elif "." not in domain or not HOSTNAME.match(domain) or is_ip_literal(domain):

@@ -144,13 +144,14 @@ def audit(
     3 something could not be tested (and nothing reached the threshold), 4 a domain could not
     be audited at all, 130 interrupted (resume with --resume).
     """
+    try:
+        # UTS 46: straße.test -> xn--strae-oqa.test (the domains file is read the same way).
+        domains = tuple(ascii_host(d) for d in domains)
+    except UsageError as exc:
+        raise click.UsageError(str(exc)) from None
     domain_list = read_domain_args(domains, domains_file)
     if not domain_list and not endpoints:
         raise click.UsageError("give at least one DOMAIN or --endpoint URL")
-    try:
-        domains = tuple(ascii_host(d) for d in domains)  # UTS 46: straße.test -> xn--strae-oqa.test
-    except UsageError as exc:
-        raise click.UsageError(str(exc)) from None
     if not HOSTNAME.match(relay_test_domain.rstrip(".")) or "." not in relay_test_domain:
         raise click.BadParameter(
             f"{relay_test_domain!r} is not a domain name", param_hint="--relay-test-domain"
