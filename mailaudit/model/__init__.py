@@ -71,6 +71,7 @@ if TYPE_CHECKING:
         Direction,
         Finding,
         Severity,
+        TranscriptEvent,
         TranscriptLine,
     )
     from mailaudit.model.policy import (
@@ -163,6 +164,7 @@ _HOME = {
     "Direction": "findings",
     "Finding": "findings",
     "Severity": "findings",
+    "TranscriptEvent": "findings",
     "TranscriptLine": "findings",
     "ChainCheck": "policy",
     "DaneFacts": "policy",
@@ -274,6 +276,7 @@ __all__ = [
     "TlsSession",
     "TlsTarget",
     "TlsVersion",
+    "TranscriptEvent",
     "TranscriptLine",
     "Trust",
     "UsernameForm",

@@ -13,6 +13,7 @@ __all__ = [
     "Direction",
     "Finding",
     "Severity",
+    "TranscriptEvent",
     "TranscriptLine",
 ]
 
