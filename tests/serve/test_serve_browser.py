@@ -13,8 +13,10 @@ from pathlib import Path
 import defusedxml.ElementTree as SafeET
 import pytest
 
+from mailaudit.report.json_report import dump_report
 from tests.serve.cdp import Browser
 from tests.serve.conftest import Server, keep_screenshot, start_server, stop_server
+from tests.unit.report_samples import relay_report
 
 pytestmark = pytest.mark.lab
 
@@ -41,7 +43,7 @@ AUDIT = r"""
     if (by) return by.split(/\s+/).map(i => (document.getElementById(i) || {}).innerText || '').join(' ').trim();
     if (e.id) { const l = document.querySelector(`label[for="${e.id}"]`); if (l) return l.innerText.trim(); }
     const wrap = e.closest('label'); if (wrap) return wrap.innerText.trim();
-    return (e.innerText || e.value || '').trim();
+    return (e.innerText || e.textContent || e.value || '').trim();
   };
   for (const e of document.querySelectorAll('input:not([type=hidden]), select, textarea, button')) {
     if (!name(e)) problems.push('control without a label: ' + e.outerHTML.slice(0, 120));
@@ -78,10 +80,18 @@ AUDIT = r"""
   return problems;
 })()
 """
-FOCUSABLE_COUNT = (
-    "[...document.querySelectorAll('a[href], input:not([type=hidden]), select, button, summary')]"
-    ".filter(e => e.getClientRects().length).length"
-)
+# Focusable and shown: not inside a closed <details> (other than as its summary).
+FOCUSABLE_COUNT = r"""
+[...document.querySelectorAll('a[href], input:not([type=hidden]), select, button, summary')]
+  .filter(e => e.getClientRects().length)
+  .filter(e => {
+    for (let d = e.parentElement && e.parentElement.closest('details'); d;
+         d = d.parentElement && d.parentElement.closest('details')) {
+      if (!d.open && !(e.tagName === 'SUMMARY' && e.parentElement === d)) return false;
+    }
+    return true;
+  }).length
+"""
 
 
 def _tab_to(browser: Browser, needle: str, *, limit: int = 80) -> str:
@@ -260,3 +270,30 @@ def test_screenshots(
     keep_screenshot(index, f"serve-index-{lang}-{label}.png")
     keep_screenshot(answer, f"serve-answer-{lang}-{label}.png")
     assert browser.problems() == []
+
+
+@pytest.mark.parametrize("lang", ["en", "el"])
+def test_the_saved_report_page(browser: Browser, tmp_path: Path, lang: str) -> None:
+    saved = tmp_path / "run.json"
+    saved.write_text(dump_report(relay_report()), encoding="utf-8")
+    report_server = start_server({}, tmp_path, "--report", str(saved))
+    try:
+        browser.viewport(1280, 900, mobile=False)
+        browser.goto(f"{report_server.url}/report?lang={lang}")
+        _audit(browser, "report page")
+        # Filter from the keyboard: severity "at least critical", then Show
+        browser.evaluate("document.getElementById('f-severity').value = 'critical'")
+        _to_top(browser)
+        _tab_to(browser, "button")
+        browser.press_and_wait_load("Enter")
+        shown = browser.text("p.shown")
+        png = tmp_path / "report.png"
+        browser.screenshot(png)
+    finally:
+        stop_server(report_server)
+
+    assert "1" in shown
+    assert browser.evaluate("document.location.search").count("severity=critical") == 1
+    # The report's own stylesheet is allowed by its hash: no CSP violation, and it applies
+    assert browser.problems() == []
+    keep_screenshot(png, f"serve-report-{lang}-desktop.png")
