@@ -71,14 +71,18 @@ def serve(
         sys.exit(EXIT_USAGE)
     import uvicorn
 
-    from mailaudit.context import Context
     from mailaudit.report.json_report import load_report
     from mailaudit.serve import ServeConfig, create_app
-    from mailaudit.serve.guard import parse_networks
+    from mailaudit.serve.guard import PublicOnly
     from mailaudit.serve.limits import Rate
 
+    if network.get("allow_private"):
+        raise click.UsageError(
+            "serve never connects to private addresses for a visitor; name a staging "
+            "network with --allow-network CIDR instead"
+        )
     try:
-        networks = parse_networks(allowed)
+        public_only = PublicOnly.create(settings_from(**network), staging=allowed)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--allow-network") from None
     report = None
@@ -88,7 +92,6 @@ def serve(
         except (OSError, ValueError) as exc:
             raise click.BadParameter(str(exc), param_hint="--report") from None
     config = ServeConfig(
-        allowed_networks=networks,
         max_concurrent_discoveries=max_discoveries,
         discovery_rate=Rate(burst=5, per_minute=per_minute),
     )
@@ -96,6 +99,6 @@ def serve(
     # httpx logs every request URL at INFO, and autoconfig URLs carry the email address.
     for noisy in ("httpx", "httpcore"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
-    app = create_app(Context.create(settings_from(**network)), config, report=report)
+    app = create_app(public_only, config, report=report)
     click.echo(f"mailaudit serve: http://{host}:{port}/", err=True)
     uvicorn.run(app, host=host, port=port, access_log=False, log_level="warning")

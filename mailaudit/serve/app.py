@@ -25,13 +25,12 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response, Stream
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
-from mailaudit.context import Context
 from mailaudit.discovery import DiscoveryResult, discover
 from mailaudit.discovery.query import Query
 from mailaudit.discovery.render import render_discovery
 from mailaudit.model import Candidate, Report, SourceOutcome
 from mailaudit.serve.config import ServeConfig
-from mailaudit.serve.guard import GuardedResolver
+from mailaudit.serve.guard import PublicOnly
 from mailaudit.serve.http import Guarded, hashed, note
 from mailaudit.serve.i18n import LANGUAGES, choose
 from mailaudit.serve.limits import RateLimiter
@@ -64,10 +63,9 @@ class Failure(StrEnum):
 
 @dataclass(frozen=True)
 class Answer:
-    """A finished discovery, with the addresses the guard kept it from."""
+    """A finished discovery (kept for downloads and for reuse)."""
 
     result: DiscoveryResult
-    refused: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -116,13 +114,14 @@ class _HeldResponse(StreamingResponse):
 class MailSettingsApp:
     def __init__(
         self,
-        ctx: Context,
+        network: PublicOnly,
         config: ServeConfig,
         *,
         report: Report | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self.ctx = ctx
+        self.network = network
+        self.ctx = network.context()
         self.config = config
         self.report = report
         self.pages = Pages(has_report=report is not None)
@@ -132,7 +131,7 @@ class MailSettingsApp:
         self.by_token = _Store(keep_s=config.keep_s, max_kept=config.max_kept, clock=clock)
         self.by_query = _Store(keep_s=config.keep_s, max_kept=config.max_kept, clock=clock)
         # Parsed now rather than in the first visitor's request (shared by every discovery).
-        _ = ctx.public_suffixes
+        _ = self.ctx.public_suffixes
 
     # --- pages -------------------------------------------------------------------------------
 
@@ -258,19 +257,17 @@ class MailSettingsApp:
     def _answer(self, lang: str, answer: Answer) -> str:
         token = secrets.token_urlsafe(18)
         self.by_token.put(token, answer)
-        view = answer_view(answer.result, refused=answer.refused)
+        view = answer_view(answer.result)
         return self.pages.answer(lang, view, token)
 
     async def _discover(
         self, query: Query, listener: Callable[[SourceOutcome, tuple[Candidate, ...]], None]
     ) -> Answer | Failure:
         """The answer, or why there is none."""
-        guard = GuardedResolver(self.ctx, allowed=self.config.allowed_networks)
-        ctx = self.ctx.with_resolver(guard)
+        ctx = self.ctx.with_resolver(self.network.resolver())
         try:
             async with asyncio.timeout(self.config.discovery_deadline_s):
-                result = await discover(ctx, query.text, on_source=listener)
-            return Answer(result, tuple(dict.fromkeys(guard.refused)))
+                return Answer(await discover(ctx, query.text, on_source=listener))
         except TimeoutError:
             return Failure.TIMEOUT
         except Exception:
@@ -311,9 +308,9 @@ async def _bounded_body(request: Request, limit: int) -> bytes | None:
     return b"".join(chunks)
 
 
-def create_app(ctx: Context, config: ServeConfig, *, report: Report | None = None) -> Any:
+def create_app(network: PublicOnly, config: ServeConfig, *, report: Report | None = None) -> Any:
     """The ASGI application (security headers and access log around Starlette)."""
-    site = MailSettingsApp(ctx, config, report=report)
+    site = MailSettingsApp(network, config, report=report)
     routes = [
         Route("/", site.index),
         Route("/find", site.find, methods=["POST"]),

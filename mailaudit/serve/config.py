@@ -4,15 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from mailaudit.serve.guard import Network
 from mailaudit.serve.limits import Rate
 
 
 @dataclass(frozen=True)
 class ServeConfig:
-    # Networks outside the public Internet that discoveries may connect to (a staging lab);
-    # empty = public addresses only.
-    allowed_networks: tuple[Network, ...] = ()
     # Per client address: discoveries, and every other request.
     discovery_rate: Rate = field(default_factory=lambda: Rate(burst=5, per_minute=6))
     page_rate: Rate = field(default_factory=lambda: Rate(burst=60, per_minute=120))

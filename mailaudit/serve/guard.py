@@ -1,70 +1,59 @@
 """Which addresses a discovery started from the web page may connect to.
 
 A page that makes outgoing connections for anyone who types an address must not become a way
-into the network it runs in: every name it connects to is resolved through `GuardedResolver`,
-which drops addresses outside the public Internet (loopback, private, link-local, shared,
-reserved...) unless the operator named their network on the command line
-(`--allow-network 127.0.0.0/24` for a staging lab). A redirect or a DNS answer that points
-inside is then refused before any connection: every connection the tool makes (HTTP fetches,
-probes, guesses) asks `Resolver.addresses` first, and an IP literal goes through it as well.
-"""
+into the network it runs in. The tool's SSRF guard (`mailaudit.net.addresses`) sits in
+`Resolver.addresses`, which every connection asks first (HTTP fetches, redirects, probes,
+guesses, IP literals too). For the page its policy is stricter than the command line's: no
+opting into private targets at all, neither with `--allow-private` nor implicitly through a
+nameserver on a private address nor through names given with `--resolve`. The one exception is
+a staging network the operator names with `--allow-network CIDR`, which the guard then treats as
+global (the lab's 127.0.0.0/24). Everything else outside the public Internet is refused before
+any connection, recorded in the discovery's `refused_targets` and shown on the page.
+
+Each discovery gets a resolver of its own with a guard of its own, so a long-running server does
+not accumulate what it refused."""
 
 from __future__ import annotations
 
-import ipaddress
-from collections.abc import Iterable
+from dataclasses import dataclass, replace
 
 from mailaudit.context import Context
-from mailaudit.net.errors import DnsError
+from mailaudit.net.addresses import AddressGuard, AddressPolicy, parse_networks
 from mailaudit.net.resolver import Resolver
+from mailaudit.settings import Settings
 
-Network = ipaddress.IPv4Network | ipaddress.IPv6Network
-
-
-def parse_networks(specs: Iterable[str]) -> tuple[Network, ...]:
-    """`127.0.0.0/24`, `10.1.2.3` (one address)...; raises ValueError with a readable message."""
-    return tuple(ipaddress.ip_network(spec.strip(), strict=False) for spec in specs)
+__all__ = ["PublicOnly", "parse_networks"]
 
 
-def is_allowed(address: str, allowed: tuple[Network, ...]) -> bool:
-    """A public (global unicast) address, or one inside a network the operator allowed."""
-    try:
-        ip = ipaddress.ip_address(address.strip("[]").split("%", 1)[0])
-    except ValueError:
-        return False
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped  # ::ffff:10.0.0.1 is 10.0.0.1
-    if any(ip in net for net in allowed if net.version == ip.version):
-        return True
-    return ip.is_global and not ip.is_multicast
+@dataclass(frozen=True)
+class PublicOnly:
+    """The page's network policy: public addresses, plus the named staging networks."""
 
+    settings: Settings
+    policy: AddressPolicy
 
-class GuardedResolver(Resolver):
-    """A resolver like the run's (same servers, overrides and timeouts, its own cache for this
-    discovery), answering only addresses a discovery may connect to."""
-
-    def __init__(self, ctx: Context, *, allowed: tuple[Network, ...]) -> None:
-        settings = ctx.settings
-        super().__init__(
-            nameservers=settings.nameservers,
-            overrides=settings.resolve,
-            timeout_s=settings.timeouts.dns_s,
-            # Its own record of refused addresses (this discovery's), passed on to the run's.
-            guard=ctx.resolver.guard.child(),
-            concurrency=settings.limits.dns_concurrency,
+    @classmethod
+    def create(cls, settings: Settings, *, staging: tuple[str, ...] = ()) -> PublicOnly:
+        parse_networks(staging)  # ValueError for a bad CIDR, before anything starts
+        settings = replace(
+            settings,
+            allow_private=False,
+            global_networks=(*settings.global_networks, *staging),
         )
-        self._allowed = allowed
-        self.refused: list[tuple[str, str]] = []
+        overrides = AddressPolicy.from_settings(settings).overrides
+        return cls(settings, AddressPolicy(allow_private=False, overrides=overrides))
 
-    async def addresses(self, host: str) -> tuple[str, ...]:
-        found = await super().addresses(host)
-        kept = tuple(a for a in found if is_allowed(a, self._allowed))
-        for address in found:
-            if address not in kept:
-                self.refused.append((host, address))
-        if not kept:
-            shown = ", ".join(found)
-            raise DnsError(
-                f"{host}: {shown} is not a public address; not contacted", reason="not-public"
-            )
-        return kept
+    def resolver(self) -> Resolver:
+        """A resolver for one discovery, with a guard (and a record of refusals) of its own."""
+        s = self.settings
+        return Resolver(
+            nameservers=s.nameservers,
+            overrides=s.resolve,
+            timeout_s=s.timeouts.dns_s,
+            guard=AddressGuard(self.policy),
+            concurrency=s.limits.dns_concurrency,
+        )
+
+    def context(self) -> Context:
+        """The server's shared context (politeness slots, trust store, Public Suffix List)."""
+        return Context.create(self.settings, resolver=self.resolver())

@@ -48,6 +48,7 @@ SOURCE_STATUS: dict[SourceStatus, str] = {
     SourceStatus.NOT_FOUND: N_("nothing published"),
     SourceStatus.FAILED: N_("did not work"),
     SourceStatus.SKIPPED: N_("not needed"),
+    SourceStatus.GIVEN_UP: N_("given up: other sources had already answered"),
 }
 
 VERIFICATION: dict[VerificationStatus, str] = {
@@ -217,11 +218,9 @@ def source_views(result: DiscoveryResult) -> tuple[SourceView, ...]:
     )
 
 
-def answer_view(
-    result: DiscoveryResult, *, refused: tuple[tuple[str, str], ...] = ()
-) -> AnswerView:
+def answer_view(result: DiscoveryResult) -> AnswerView:
     return AnswerView(
-        refused=refused,
+        refused=tuple((t.host, t.address) for t in result.refused_targets),
         who=result.address or result.domain,
         domain=result.domain,
         provider=result.provider_name,

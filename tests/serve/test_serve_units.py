@@ -10,15 +10,15 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 
 from mailaudit.model import Severity
-from mailaudit.serve.guard import is_allowed, parse_networks
+from mailaudit.serve.guard import PublicOnly
 from mailaudit.serve.i18n import catalogue_path, choose
 from mailaudit.serve.limits import Rate, RateLimiter
 from mailaudit.serve.reports import narrowed
 from mailaudit.serve.views import check_address, echoed
+from mailaudit.settings import Settings
 from tests.unit.report_samples import relay_report
 
 ROOT = Path(__file__).resolve().parents[2]
-LAB = parse_networks(["127.0.0.0/24"])
 
 
 @pytest.mark.parametrize(
@@ -37,24 +37,43 @@ LAB = parse_networks(["127.0.0.0/24"])
         "fe80::1",
         "::ffff:10.0.0.1",
         "::ffff:127.0.0.1",
-        "not an address",
     ],
 )
-def test_non_public_addresses_are_refused_by_default(address: str) -> None:
-    assert not is_allowed(address, ())
+def test_the_page_refuses_non_public_addresses(address: str) -> None:
+    # Even with a nameserver on loopback, which opts the command line into private targets
+    page = PublicOnly.create(Settings(nameservers=("127.0.0.53",)))
+
+    assert not page.policy.permits("mail.example.org", address)
 
 
 @pytest.mark.parametrize("address", ["8.8.8.8", "2001:4860:4860::8888", "[2606:4700::1111]"])
-def test_public_addresses_are_allowed(address: str) -> None:
-    assert is_allowed(address, ())
+def test_the_page_allows_public_addresses(address: str) -> None:
+    assert PublicOnly.create(Settings()).policy.permits("mail.example.org", address)
+
+
+def test_allow_private_and_resolve_do_not_open_the_page() -> None:
+    settings = Settings(allow_private=True, resolve={"intranet.example": ("10.0.0.1",)})
+
+    page = PublicOnly.create(settings)
+
+    assert not page.policy.permits("intranet.example", "10.0.0.1")
 
 
 def test_a_staging_network_allows_that_network_only() -> None:
-    assert is_allowed("127.0.0.10", LAB)
-    assert not is_allowed("127.0.1.1", LAB)
-    assert not is_allowed("10.0.0.1", LAB)
+    page = PublicOnly.create(Settings(nameservers=("127.0.0.53",)), staging=("127.0.0.0/24",))
+
+    assert page.policy.permits("imap.good.test", "127.0.0.10")
+    assert not page.policy.permits("internal.sneaky.test", "127.0.1.1")
+    assert not page.policy.permits("x.test", "10.0.0.1")
     with pytest.raises(ValueError, match="does not appear to be"):
-        parse_networks(["lab"])
+        PublicOnly.create(Settings(), staging=("lab",))
+
+
+def test_each_discovery_has_its_own_record_of_refusals() -> None:
+    page = PublicOnly.create(Settings())
+
+    assert page.resolver().guard is not page.resolver().guard
+    assert page.resolver().guard.parent is None
 
 
 def test_the_rate_limiter_allows_a_burst_then_the_rate() -> None:
