@@ -23,7 +23,8 @@ _NEEDS = ("starlette", "uvicorn", "babel")
     "--report",
     "report_path",
     type=click.Path(exists=True, dir_okay=False),
-    help="A saved report (JSON from `audit --json`) to browse at /report.",
+    help="A saved report to browse at /report: JSON (`audit --json`) or a fleet run's JSONL "
+    "(`audit --jsonl`).",
 )
 @click.option(
     "--allow-network",
@@ -71,6 +72,7 @@ def serve(
         sys.exit(EXIT_USAGE)
     import uvicorn
 
+    from mailaudit.audit.jsonl import report_from_jsonl
     from mailaudit.report.json_report import load_report
     from mailaudit.serve import ServeConfig, create_app
     from mailaudit.serve.guard import PublicOnly
@@ -88,7 +90,10 @@ def serve(
     report = None
     if report_path is not None:
         try:
-            report = load_report(report_path)
+            if report_path.endswith(".jsonl"):
+                report = report_from_jsonl(report_path)
+            else:
+                report = load_report(report_path)
         except (OSError, ValueError) as exc:
             raise click.BadParameter(str(exc), param_hint="--report") from None
     config = ServeConfig(

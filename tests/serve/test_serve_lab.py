@@ -5,9 +5,12 @@ access log."""
 from __future__ import annotations
 
 import html
+import os
 import plistlib
 import re
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -254,3 +257,39 @@ async def test_discover_tells_each_source_as_it_answers(lab_ctx: Context) -> Non
     assert by_source[Source.AUTOCONFIG_HTTPS] == len(
         [c for c in result.candidates if c.source is Source.AUTOCONFIG_HTTPS]
     )
+
+
+def test_a_fleet_run_jsonl_is_browsed(lab_env: dict[str, str], tmp_path: Path) -> None:
+    # Given a fleet run streamed as JSONL (protocol audit only, to keep it short)
+    run = tmp_path / "run.jsonl"
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "mailaudit",
+            "audit",
+            "good.test",
+            "relay.test",
+            "--skip",
+            "tls",
+            "--skip",
+            "policy",
+            "--jsonl",
+            str(run),
+            "-q",
+        ],
+        env={**os.environ, **lab_env},
+        capture_output=True,
+        check=False,
+        timeout=300,
+    )
+    assert run.is_file()
+    server = start_server(lab_env, tmp_path, "--report", str(run))
+    try:
+        page = httpx.get(server.url + "/report", params={"host": "relay"}).text
+    finally:
+        stop_server(server)
+
+    # Then it is served like a JSON report, filters and all
+    assert "Showing 1 of 2 domains" in page
+    assert "smtp.open-relay" in page
