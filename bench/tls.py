@@ -37,7 +37,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from mailaudit.checks.tls import judge_consistency, judge_tls  # noqa: E402
+from mailaudit.checks.facts import TlsFacts, TlsHostsFacts  # noqa: E402
+from mailaudit.checks.judge import judge_tls, judge_tls_hosts  # noqa: E402
 from mailaudit.context import Context  # noqa: E402
 from mailaudit.model import Scheme, TlsTarget  # noqa: E402
 from mailaudit.probes.tls_scan import TLS_CONNECTIONS_PER_ENDPOINT, scan_tls  # noqa: E402
@@ -112,10 +113,10 @@ async def ours(ctx: Context) -> tuple[Timing, list[TlsTarget]]:
     now = datetime.now(UTC)
     counts: dict[str, int] = {}
     for scan in scans:
-        findings, _ = judge_tls(scan, now=now)
+        findings = judge_tls(TlsFacts(scan, now)).findings
         for f in findings:
             counts[f.severity.value] = counts.get(f.severity.value, 0) + 1
-    consistency = judge_consistency(scans)
+    consistency = judge_tls_hosts(TlsHostsFacts(tuple(scans))).findings
     wall = time.monotonic() - started
     failed = sum(1 for s in scans if s.errors)
     note = (

@@ -171,9 +171,12 @@ def domain_view(facts: DomainFacts, judged: Judged) -> DomainView:
                 Kind.DISCOVERY,
                 discovery_findings=facts.discovery.findings,
                 client_endpoints_found=clients,
+                observations=observations,
+                domain=facts.domain,
             )
         )
         findings += found.findings
+        checks += found.checks
     findings += facts.scope_findings
     report = DomainReport(
         domain=facts.domain,

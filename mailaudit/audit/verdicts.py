@@ -1,5 +1,5 @@
 """The audit's one door to the checks: every judgement the fleet engine asks for goes through
-`judge`, so moving to the check registry (issue 11 notes) is a change in this module only.
+`judge`, which hands it to the check registry (`mailaudit.checks.judge`).
 
 Pure: facts in, findings and check runs out.
 """
@@ -11,10 +11,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from mailaudit.checks.audit_discovery import judge_discovery_in_audit
-from mailaudit.checks.dns_policy import judge_mx_certificates, judge_policy
-from mailaudit.checks.protocol import judge_endpoint, judge_host
-from mailaudit.checks.tls import judge_consistency, judge_tls
+from mailaudit.checks import judge as registry
+from mailaudit.checks.facts import (
+    AddressFacts,
+    DomainAuditFacts,
+    DomainFacts,
+    EndpointFacts,
+    TlsFacts,
+    TlsHostsFacts,
+)
+from mailaudit.checks.outcome import Outcome
 from mailaudit.model import (
     CheckRun,
     Finding,
@@ -51,6 +57,8 @@ class Judgement:
     discovery_findings: tuple[Finding, ...] = ()
     client_endpoints_found: bool = False
     now: datetime | None = None
+    # The domain a domain-level judgement is about (the subject of its check runs).
+    domain: str = ""
 
 
 @dataclass(frozen=True)
@@ -60,28 +68,33 @@ class Verdict:
 
 
 def judge(j: Judgement) -> Verdict:
+    out = _outcome(j)
+    return Verdict(out.findings, out.runs)
+
+
+def _outcome(j: Judgement) -> Outcome:
     match j.kind:
         case Kind.ENDPOINT:
             assert j.observation is not None
-            found, runs = judge_endpoint(j.observation, j.protocol_audit)
+            return registry.judge_endpoint(EndpointFacts(j.observation, j.protocol_audit))
         case Kind.TLS:
             assert j.scan is not None
             assert j.now is not None
-            found, runs = judge_tls(j.scan, now=j.now)
+            return registry.judge_tls(TlsFacts(j.scan, j.now))
         case Kind.ADDRESS:
-            found, runs = judge_host(list(j.observations))
+            return registry.judge_address(AddressFacts(tuple(j.observations)))
         case Kind.HOSTS:
-            found, runs = judge_consistency(j.scans), []
+            return registry.judge_tls_hosts(TlsHostsFacts(tuple(j.scans)))
         case Kind.POLICY:
             assert j.policy is not None
-            found, runs = judge_policy(j.policy)
+            return registry.judge_domain(DomainFacts(j.policy))
         case Kind.MTASTS_MX:
             assert j.policy is not None
-            found, run = judge_mx_certificates(j.policy, j.observations)
-            runs = [run]
+            facts = DomainAuditFacts(j.policy.domain, j.policy, None, tuple(j.observations))
+            return registry.judge_domain_audit(facts)
         case Kind.DISCOVERY:
-            found = judge_discovery_in_audit(
-                j.discovery_findings, client_endpoints_found=j.client_endpoints_found
+            # The registry reads "client endpoints found" off the observations themselves.
+            facts = DomainAuditFacts(
+                j.domain, None, tuple(j.discovery_findings), tuple(j.observations)
             )
-            runs = []
-    return Verdict(tuple(found), tuple(runs))
+            return registry.judge_domain_audit(facts)

@@ -1,10 +1,18 @@
-"""Pure helpers for the banner checks: software versions in greetings, and whether the greeting
-name agrees with reverse DNS, forward DNS and the certificate."""
+"""The banner checks (`banner.version-disclosed`, `banner.hostname-mismatch`) and their pure
+helpers: software versions in greetings, and whether the greeting name agrees with reverse DNS,
+forward DNS and the certificate."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+
+from mailaudit.checks.catalogue import finding
+from mailaudit.checks.facts import EndpointFacts
+from mailaudit.checks.protocol_common import transcript_evidence
+from mailaudit.checks.protocol_verdict import Verdict, failed
+from mailaudit.model import CheckStatus
+from mailaudit.model import Outcome as SubtestOutcome
 
 # Product, then a version of at least two numeric parts. Postfix and Dovecot do not put their
 # version in the default banner, but admins add `$mail_version` / `login_greeting` text.
@@ -96,3 +104,53 @@ def hostname_problems(
             f"cover the greeting name {greeting_name}"
         )
     return problems
+
+
+# ------------------------------------------------------------------------------------ checks
+def version_disclosed(facts: EndpointFacts) -> Verdict:
+    """`banner.version-disclosed`: a software version in the greeting or IMAP ID/IMPLEMENTATION."""
+    obs = facts.observation
+    texts = [obs.greeting] if obs.greeting else []
+    texts += [c for c in (*obs.capabilities_before_tls, *obs.capabilities_after_tls)
+              if c.upper().startswith("IMPLEMENTATION")]  # fmt: skip
+    if not texts:
+        return Verdict(CheckStatus.NOT_TESTED, "no greeting seen")
+    found = disclosed_versions(texts)
+    if not found:
+        return Verdict(CheckStatus.PASSED, "no software version in the greeting")
+    detail = "The server announces " + ", ".join(f"{p} {v}" for p, v, _ in found) + "."
+    evidence = sorted({f"S: {text}" for _, _, text in found})
+    return failed(finding("banner.version-disclosed", obs.url, detail, evidence=evidence))
+
+
+def hostname_mismatch(facts: EndpointFacts) -> Verdict:
+    """`banner.hostname-mismatch`: the greeting name against PTR, forward DNS and certificate."""
+    audit = facts.audit
+    names = audit.names if audit else None
+    if audit is None or names is None:
+        return Verdict(CheckStatus.NOT_TESTED, "the protocol audit was not run")
+    if names.outcome is SubtestOutcome.NOT_APPLICABLE:
+        return Verdict(CheckStatus.NOT_APPLICABLE, names.reason)
+    if names.outcome is not SubtestOutcome.DONE:
+        return Verdict(CheckStatus.NOT_TESTED, names.reason)
+    obs = facts.observation
+    cert = obs.tls.certificate if obs.tls else None
+    greeting = obs.greeting_name
+    problems = hostname_problems(
+        greeting_name=greeting,
+        address=obs.address,
+        ptr_names=names.ptr_names,
+        forward=names.forward,
+        certificate_names=cert.dns_names if cert else None,
+    )
+    if not problems:
+        return Verdict(
+            CheckStatus.PASSED, f"{greeting} agrees with PTR, forward DNS and certificate"
+        )
+    text = "; ".join(problems)
+    detail = text[:1].upper() + text[1:] + "."
+    evidence = [f"S: {obs.greeting.splitlines()[0]}"] if obs.greeting else []
+    evidence += transcript_evidence(names.evidence)
+    if cert is not None:
+        evidence.append(f"*: certificate names: {', '.join(cert.dns_names) or '(none)'}")
+    return failed(finding("banner.hostname-mismatch", obs.url, detail, evidence=evidence))

@@ -4,19 +4,22 @@ client ports (587, 143, 110) at the same address? RFC 8314 prefers implicit TLS.
 from __future__ import annotations
 
 from mailaudit.checks.catalogue import finding
+from mailaudit.checks.facts import AddressFacts
+from mailaudit.checks.outcome import Outcome
 from mailaudit.checks.protocol_common import failure_text, service_of
 from mailaudit.model import CheckRun, CheckStatus, Finding, Observation, ProbeStatus, Scheme
 
-__all__ = ["judge_host", "judge_host_ports"]
+__all__ = ["judge_address"]
 
 _IMPLICIT = {Scheme.SUBMISSION: Scheme.SMTPS, Scheme.IMAP: Scheme.IMAPS, Scheme.POP3: Scheme.POP3S}
 
 
-def judge_host(observations: list[Observation]) -> tuple[list[Finding], list[CheckRun]]:
+def judge_address(facts: AddressFacts) -> Outcome:
     """`<service>.plaintext-only` and `<service>.implicit-tls-missing` for every plaintext
     client endpoint (587, 143, 110), judged against the implicit-TLS endpoints (465, 993, 995)
     at the same address. Pass every observation of the address, failed ones included: an
     implicit-TLS scheme missing from the list counts as unknown, not as absent."""
+    observations = facts.observations
     findings: list[Finding] = []
     runs: list[CheckRun] = []
     by_address: dict[str, list[Observation]] = {}
@@ -42,12 +45,7 @@ def judge_host(observations: list[Observation]) -> tuple[list[Finding], list[Che
             found, verdicts = _judge_implicit(obs, partners, names)
             findings += found
             runs += verdicts
-    return findings, runs
-
-
-def judge_host_ports(observations: list[Observation]) -> list[Finding]:
-    """The findings of `judge_host` (for callers that do not want the check runs)."""
-    return judge_host(observations)[0]
+    return Outcome(tuple(findings), tuple(runs))
 
 
 def _judge_implicit(

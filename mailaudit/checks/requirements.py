@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from mailaudit.checks.catalogue import finding
-from mailaudit.checks.catalogue import policy_file as ids
+from mailaudit.checks.catalogue import requirements as ids
 from mailaudit.model import CheckRun, CheckStatus, EndpointReport, Finding, ProbeStatus
 
 __all__ = ["TLS_ALIASES", "TLS_VERSIONS", "Requirement", "judge_requirement"]

@@ -21,20 +21,12 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from mailaudit.checks.catalogue import finding
-from mailaudit.checks.tls_consistency import judge_consistency
+from mailaudit.checks.facts import TlsFacts
+from mailaudit.checks.outcome import Outcome
 from mailaudit.checks.tls_verdict import _PROTOCOL_PARTS, _context, _is_mta, _pick, _Verdict
-from mailaudit.checks.tls_vulns import (
-    _check_ccs,
-    _check_compression,
-    _check_fallback_scsv,
-    _check_heartbleed,
-    _check_renegotiation,
-    _check_robot,
-)
 from mailaudit.model import (
     CertificateDeployment,
     CertificateInfo,
-    CheckRun,
     CipherSuite,
     Finding,
     ScanErrorReason,
@@ -49,9 +41,9 @@ __all__ = [
     "MOZILLA_INTERMEDIATE_CIPHERS",
     "MOZILLA_INTERMEDIATE_TLS13_CIPHERS",
     "MOZILLA_INTERMEDIATE_VERSIONS",
+    "days_left",
     "forward_secret",
-    "judge_consistency",
-    "judge_tls",
+    "scan_gate",
     "weaknesses",
 ]
 
@@ -393,23 +385,8 @@ def _scan_failed(scan: TlsScan) -> Finding | None:
     )
 
 
-def judge_tls(scan: TlsScan, *, now: datetime) -> tuple[list[Finding], list[CheckRun]]:
-    """Every TLS check of one scanned (address, port)."""
-    verdicts = [
-        _check_protocols(scan),
-        _check_ciphers(scan),
-        _check_forward_secrecy(scan),
-        _check_certificate(scan, now),
-        _check_heartbleed(scan),
-        _check_robot(scan),
-        _check_ccs(scan),
-        _check_renegotiation(scan),
-        _check_compression(scan),
-        _check_fallback_scsv(scan),
-    ]
-    findings = [f for v in verdicts for f in v.findings]
-    runs = [v.run() for v in verdicts]
-    failed = _scan_failed(scan)
-    if failed is not None:
-        findings.append(failed)
-    return findings, runs
+def scan_gate(facts: TlsFacts) -> Outcome:
+    """`tls.scan-failed` when sslyze could not scan (all or part of) the endpoint; the checks
+    that needed those parts say not tested in their own runs."""
+    failed = _scan_failed(facts.scan)
+    return Outcome((failed,) if failed is not None else ())

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from mailaudit.checks.catalogue import finding
+from mailaudit.checks.facts import TlsHostsFacts
+from mailaudit.checks.outcome import Outcome
 from mailaudit.checks.tls_verdict import _MTA_CONTEXT
+from mailaudit.checks.verdict import status_of
 from mailaudit.model import (
     Finding,
     Scheme,
@@ -13,25 +14,29 @@ from mailaudit.model import (
     TlsScan,
 )
 
-__all__ = ["judge_consistency"]
+__all__ = ["CHECK", "judge_consistency"]
+
+CHECK = "tls.consistency"
 
 
-def judge_consistency(scans: Sequence[TlsScan]) -> list[Finding]:
+def judge_consistency(facts: TlsHostsFacts) -> Outcome:
     """`tls.inconsistent` for each host whose addresses (same port) accept different protocol
     versions or present different certificates, or whose ports differ in certificate. Protocol
     sets are compared between ports of one kind only (port 25 may rightly differ from client
-    ports). Low at most: the weaker side is also judged on its own scan."""
+    ports). Low at most: the weaker side is also judged on its own scan. One run per host with
+    two or more scans (the subject is the host name)."""
+    scans = facts.scans
     by_host: dict[str, list[TlsScan]] = {}
     for scan in scans:
         if scan.connected:
             by_host.setdefault(scan.target.host, []).append(scan)
-    findings: list[Finding] = []
+    outcomes: list[Outcome] = []
     for host, group in sorted(by_host.items()):
         if len(group) < 2:
             continue
-        findings.extend(_inconsistent_addresses(host, group))
-        findings.extend(_inconsistent_ports(host, group))
-    return findings
+        found = _inconsistent_addresses(host, group) + _inconsistent_ports(host, group)
+        outcomes.append(Outcome.single(CHECK, host, status_of(found, ()), None, found))
+    return Outcome.of(outcomes)
 
 
 def _versions_text(scan: TlsScan) -> str:

@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from mailaudit.audit.jsonl import JsonlError, report_from_jsonl
+from mailaudit.checks.catalogue import UnknownFindingId
 from mailaudit.cli.options import fail_on_option
 from mailaudit.model import Report, Severity
 from mailaudit.report import formats
@@ -89,7 +90,12 @@ def report(
         click.echo(f"Error: policy file: {exc}", err=True)
         sys.exit(EXIT_USAGE)
     color = fmt == "text" and not output and sys.stdout.isatty()
-    _write(formats.render_report(loaded, fmt, quiet=quiet, verbose=verbose, color=color), output)
+    try:
+        text = formats.render_report(loaded, fmt, quiet=quiet, verbose=verbose, color=color)
+    except UnknownFindingId as exc:
+        click.echo(f"Error: {results}: unknown finding id {exc.args[0]!r}", err=True)
+        sys.exit(EXIT_USAGE)
+    _write(text, output)
     sys.exit(exit_code(loaded, Severity(fail_on)) if fail_on else EXIT_OK)
 
 

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from mailaudit.checks.catalogue import CATALOGUE, finding
-from mailaudit.checks.catalogue import policy_file as ids
+from mailaudit.checks.catalogue import requirements as ids
 from mailaudit.checks.requirements import TLS_ALIASES as _TLS_ALIASES
 from mailaudit.checks.requirements import TLS_VERSIONS, Requirement, judge_requirement
 from mailaudit.errors import UsageError

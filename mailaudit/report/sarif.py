@@ -1,8 +1,8 @@
 """SARIF 2.1.0, for code-scanning dashboards.
 
 One run; one rule per finding id that occurs (wording, remediation and references from the
-catalogue in `mailaudit.checks.catalogue`, falling back to the finding's own text for ids the
-catalogue does not know); one result per finding. A finding's subject (an endpoint URL such as
+catalogue in `mailaudit.checks.catalogue`, the check that raises it from the registry; an id the
+catalogue does not know is an error, `UnknownFindingId`); one result per finding. A finding's subject (an endpoint URL such as
 `smtp://mail.example.test` or a domain) is both the artifact location's URI and a logical
 location, since there is no source file to point at. Waived findings carry an external
 suppression with the waiver's reason. Fingerprints hash id + subject, so dashboards track a
@@ -15,7 +15,8 @@ import hashlib
 import json
 from typing import Any
 
-from mailaudit.checks.catalogue import CATALOGUE
+from mailaudit.checks.catalogue import entry
+from mailaudit.checks.registry import check_for_id
 from mailaudit.model import Finding, Report, Severity
 from mailaudit.report.summary import reference_link, untested
 
@@ -58,10 +59,7 @@ def sarif_log(report: Report) -> dict[str, Any]:
     findings = sorted(report.all_findings(), key=lambda f: (f.id, f.subject, f.detail))
     rule_ids = sorted({f.id for f in findings})
     index = {rule_id: i for i, rule_id in enumerate(rule_ids)}
-    first: dict[str, Finding] = {}
-    for f in findings:
-        first.setdefault(f.id, f)
-    rules = [_rule(rule_id, first[rule_id]) for rule_id in rule_ids]
+    rules = [_rule(rule_id) for rule_id in rule_ids]
     results = [_result(f, index[f.id]) for f in findings]
     notifications = [
         {
@@ -106,12 +104,11 @@ def _utc(stamp: str) -> str:
     return stamp.replace("+00:00", "Z")
 
 
-def _rule(rule_id: str, example: Finding) -> dict[str, Any]:
-    entry = CATALOGUE.get(rule_id)
-    title = entry.title if entry else example.title
-    remediation = entry.remediation if entry else example.remediation
-    references = entry.references if entry else example.references
-    severity = entry.severity if entry else example.severity
+def _rule(rule_id: str) -> dict[str, Any]:
+    known = entry(rule_id)
+    check = check_for_id(rule_id)
+    title, remediation, references = known.title, known.remediation, known.references
+    severity = known.severity
     links = [link for link in (reference_link(r) for r in references) if link]
     help_text = remediation
     if references:
@@ -120,13 +117,15 @@ def _rule(rule_id: str, example: Finding) -> dict[str, Any]:
         "id": rule_id,
         "name": "".join(part.capitalize() for part in rule_id.replace("-", ".").split(".")),
         "shortDescription": {"text": title},
-        "fullDescription": {"text": title},
+        "fullDescription": {"text": f"{title}. Check {check.name}: {check.summary}."},
         "help": {"text": help_text},
         "defaultConfiguration": {"level": level(severity)},
         "properties": {
             "tags": ["security", "mail", rule_id.split(".")[0]],
             "security-severity": _SECURITY_SEVERITY[severity],
             "references": list(references),
+            "severities": [s.value for s in known.allowed],
+            "check": check.name,
         },
     }
     if links:

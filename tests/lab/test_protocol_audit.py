@@ -8,7 +8,6 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from mailaudit.checks.protocol import judge_endpoint, judge_host
 from mailaudit.context import Context
 from mailaudit.model import (
     CheckRun,
@@ -23,6 +22,7 @@ from mailaudit.model import (
 from mailaudit.probes.endpoint import probe
 from mailaudit.probes.protocol_audit import audit_endpoint
 from mailaudit.probes.relay import RECIPIENT, SENDER
+from tests.judging import judge_endpoint, judge_host
 
 
 async def audited(

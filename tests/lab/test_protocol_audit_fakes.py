@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import pytest
 
-from mailaudit.checks.protocol import judge_endpoint
 from mailaudit.context import Context
 from mailaudit.model import (
     CheckRun,
@@ -20,6 +19,7 @@ from mailaudit.model import (
 )
 from mailaudit.probes.endpoint import probe
 from mailaudit.probes.protocol_audit import audit_endpoint
+from tests.judging import judge_endpoint
 
 
 async def judged(ctx: Context, url: str, own_domain: str) -> tuple[list[Finding], list[CheckRun]]:

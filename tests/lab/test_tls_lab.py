@@ -14,7 +14,6 @@ from datetime import UTC, datetime
 
 import pytest
 
-from mailaudit.checks.tls import judge_consistency, judge_tls
 from mailaudit.context import Context
 from mailaudit.model import (
     Finding,
@@ -28,6 +27,7 @@ from mailaudit.model import (
 from mailaudit.net.errors import DnsError
 from mailaudit.probes.tls_scan import scan_tls
 from tests.conftest import lab_settings
+from tests.judging import judge_consistency, judge_tls
 
 # Every name of good.test that points at 127.0.0.10; the lab certificate covers them all.
 GOOD_NAMES = ("mail.good.test", "smtp.good.test", "imap.good.test", "pop3.good.test")

@@ -6,10 +6,14 @@ from dataclasses import replace
 
 import pytest
 
-from mailaudit.checks.dns_policy import judge_mx_certificates
+from mailaudit.checks.facts import DomainAuditFacts
+from mailaudit.checks.judge import judge_domain_audit
 from mailaudit.model import (
+    CheckRun,
     CheckStatus,
+    Finding,
     Observation,
+    PolicyObservation,
     ProbeFailure,
     ProbeStatus,
     Scheme,
@@ -22,6 +26,15 @@ VALID = TlsSession("TLSv1.3", "TLS_AES_256_GCM_SHA384", 256, True, None, None)
 UNTRUSTED = TlsSession(
     "TLSv1.3", "TLS_AES_256_GCM_SHA384", 256, False, "unable to get local issuer certificate", None
 )
+
+
+def judge_mx_certificates(
+    policy: PolicyObservation, observations: list[Observation]
+) -> tuple[list[Finding], CheckRun]:
+    """The registry's domain-audit scope with only the MTA-STS facts (discovery did not run)."""
+    out = judge_domain_audit(DomainAuditFacts(policy.domain, policy, None, tuple(observations)))
+    (run,) = out.runs
+    return list(out.findings), run
 
 
 def port25(tls: TlsSession | None, **changes: object) -> Observation:

@@ -8,7 +8,7 @@ from dataclasses import replace
 import pytest
 
 from mailaudit.checks.catalogue import CATALOGUE
-from mailaudit.checks.protocol import checks_for, judge_endpoint, judge_host, judge_host_ports
+from mailaudit.checks.registry import endpoint_checks_for as checks_for
 from mailaudit.model import (
     AttemptKind,
     AuthProbe,
@@ -37,6 +37,7 @@ from mailaudit.model import (
     TranscriptLine,
 )
 from mailaudit.serial import from_data, to_data
+from tests.judging import judge_endpoint, judge_host, judge_host_ports
 
 C, S = Direction.CLIENT, Direction.SERVER
 E = TranscriptEvent

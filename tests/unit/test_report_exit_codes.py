@@ -5,6 +5,8 @@ import dataclasses
 import pytest
 
 from mailaudit.checks.catalogue import finding
+from mailaudit.checks.facts import DomainAuditFacts
+from mailaudit.checks.judge import judge_domain_audit
 from mailaudit.model import Finding, Report, Severity
 from mailaudit.report.exit_codes import (
     EXIT_FINDINGS,
@@ -108,4 +110,30 @@ def test_an_informational_finding_alone_does_not_earn_an_a() -> None:
         endpoints=(dataclasses.replace(e, findings=()),),
     )
 
+    assert domain_summary(only_dead, only_dead.domains[0]).grade == "?"
+
+
+def test_the_discovery_run_of_an_mx_only_domain_does_not_earn_an_a_either() -> None:
+    # Given the same untestable domain, judged the way an audit does it: discovery's findings
+    # weighed by the registry's domain-audit checks, which record a run for the domain
+    report = relay_report()
+    note = finding(
+        "discovery.no-settings", "relay.test", "no working incoming or outgoing setting found"
+    )
+    e = report.endpoint("127.0.0.21:587")
+    out = judge_domain_audit(DomainAuditFacts("relay.test", None, (note,), (e.observation,)))
+    only_dead = dataclasses.replace(
+        report,
+        domains=(
+            dataclasses.replace(
+                report.domains[0],
+                endpoint_ids=(e.id,),
+                findings=out.findings,
+                checks=out.runs,
+            ),
+        ),
+        endpoints=(dataclasses.replace(e, findings=(), checks=()),),
+    )
+    # Then the run is recorded (not applicable) and the domain still has no grade
+    assert [r.check for r in out.runs] == ["discovery.in-audit"]
     assert domain_summary(only_dead, only_dead.domains[0]).grade == "?"

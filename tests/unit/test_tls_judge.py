@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from mailaudit.checks.catalogue import CATALOGUE
-from mailaudit.checks.tls import forward_secret, judge_consistency, judge_tls, weaknesses
+from mailaudit.checks.tls import forward_secret, weaknesses
 from mailaudit.model import (
     CertificateDeployment,
     CertificateInfo,
@@ -28,6 +28,7 @@ from mailaudit.model import (
     Vulnerabilities,
 )
 from mailaudit.serial import from_data, to_data
+from tests.judging import judge_consistency, judge_tls
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 

@@ -21,9 +21,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from mailaudit.checks.tls import judge_tls
-from mailaudit.model import Scheme, Severity, TlsScan, TlsTarget, TlsVersion
-from mailaudit.net.sslyze_adapter import scan_endpoints
+from mailaudit.model import Scheme, Severity
+from mailaudit.net.sslyze_adapter import TlsScan, TlsTarget, TlsVersion, scan_endpoints
+from tests.judging import judge_tls
 
 NOW = datetime.now(UTC)
 INTERMEDIATE_SUITES = (

@@ -1,13 +1,12 @@
 """Findings of the discovery area: what a mail client would find for a domain, and the data
 problems of ISPDB / autoconfig files (`mailaudit ispdb lint`)."""
 
-from mailaudit.checks.catalogue import register
 from mailaudit.checks.catalogue._entry import Entry
 from mailaudit.model import Severity
 
 _AUTOCONFIG = "https://wiki.mozilla.org/Thunderbird:Autoconfiguration:ConfigFileFormat"
 
-register(
+ENTRIES: tuple[Entry, ...] = tuple(
     [
         Entry(
             id="discovery.plaintext-only",
@@ -23,6 +22,7 @@ register(
         Entry(
             id="discovery.no-settings",
             severity=Severity.MEDIUM,
+            severities=(Severity.INFO, Severity.LOW, Severity.MEDIUM),
             title="No working mail settings found",
             remediation=(
                 "Publish autoconfig (https://autoconfig.<domain>/mail/config-v1.1.xml) or RFC "
@@ -33,6 +33,7 @@ register(
         Entry(
             id="discovery.source-conflict",
             severity=Severity.MEDIUM,
+            severities=(Severity.LOW, Severity.MEDIUM),
             title="Published settings disagree with the server",
             remediation=(
                 "Correct the published setting (port and socketType / Encryption) so it matches "
@@ -122,6 +123,7 @@ register(
         Entry(
             id="discovery.ispdb-missing-username",
             severity=Severity.LOW,
+            severities=(Severity.INFO, Severity.LOW),
             title="Server without a username",
             remediation=(
                 "Add <username> (usually %EMAILADDRESS%) unless the server takes no authentication."

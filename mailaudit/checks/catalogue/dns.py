@@ -1,11 +1,10 @@
 """Findings of the dns area: MX, SPF, DMARC, MTA-STS, TLS-RPT, DNSSEC, DANE and reverse DNS
 (`mailaudit.checks.dns_policy`)."""
 
-from mailaudit.checks.catalogue import register
 from mailaudit.checks.catalogue._entry import Entry
 from mailaudit.model import Severity
 
-register(
+ENTRIES: tuple[Entry, ...] = tuple(
     [
         # --- MX -----------------------------------------------------------------------------
         Entry(
@@ -52,6 +51,7 @@ register(
         Entry(
             id="dns.mx-unresolvable",
             severity=Severity.HIGH,
+            severities=(Severity.MEDIUM, Severity.HIGH),
             title="MX host has no address",
             remediation="Every MX host name needs A and/or AAAA records; senders skip (or bounce on) "
             "an MX they cannot resolve.",
@@ -169,6 +169,7 @@ register(
         Entry(
             id="dmarc.syntax",
             severity=Severity.MEDIUM,
+            severities=(Severity.LOW, Severity.MEDIUM, Severity.HIGH),
             title="DMARC record has syntax errors",
             remediation="Fix the record: it must start with `v=DMARC1; p=...` and use valid tag "
             "values; an invalid `p` makes receivers treat the record as p=none or ignore it.",
@@ -283,6 +284,7 @@ register(
         Entry(
             id="mtasts.mx-not-covered",
             severity=Severity.HIGH,
+            severities=(Severity.MEDIUM, Severity.HIGH),
             title="MX host not covered by the MTA-STS policy",
             remediation="Add an `mx:` line (a name or a `*.` pattern of one label) for every MX "
             "host: in enforce mode, compliant senders refuse to deliver to an MX the policy does "
@@ -292,6 +294,7 @@ register(
         Entry(
             id="mtasts.mx-certificate-invalid",
             severity=Severity.HIGH,
+            severities=(Severity.MEDIUM, Severity.HIGH),
             title="An MX host's certificate fails the MTA-STS check",
             remediation="Give every MX a certificate from a public CA whose names include the MX "
             "host name (and the full chain): senders enforcing MTA-STS validate it and refuse to "
@@ -301,6 +304,7 @@ register(
         Entry(
             id="mtasts.mx-no-starttls",
             severity=Severity.HIGH,
+            severities=(Severity.MEDIUM, Severity.HIGH),
             title="An MX host offers no STARTTLS although MTA-STS is published",
             remediation="Enable STARTTLS on every MX listed in the policy, or publish mode "
             "`testing` until it is: senders enforcing MTA-STS will not deliver in plaintext.",
@@ -334,6 +338,7 @@ register(
         Entry(
             id="tlsrpt.missing",
             severity=Severity.INFO,
+            severities=(Severity.INFO, Severity.LOW),
             title="No TLS-RPT record",
             remediation='Publish `_smtp._tls.<domain> TXT "v=TLSRPTv1; rua=mailto:..."` to '
             "receive reports of TLS failures of senders delivering to you.",

@@ -1,10 +1,9 @@
 """Findings about endpoints that could not be tested at all."""
 
-from mailaudit.checks.catalogue import register
 from mailaudit.checks.catalogue._entry import Entry
 from mailaudit.model import Severity
 
-register(
+ENTRIES: tuple[Entry, ...] = tuple(
     [
         Entry(
             id="endpoint.unreachable",

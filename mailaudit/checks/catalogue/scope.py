@@ -1,11 +1,10 @@
 """Findings about what the tool may touch: names that lead into private networks (the SSRF
 guard, `mailaudit.net.addresses`) and endpoints outside the audit's scope."""
 
-from mailaudit.checks.catalogue import register
 from mailaudit.checks.catalogue._entry import Entry
 from mailaudit.model import Severity
 
-register(
+ENTRIES: tuple[Entry, ...] = tuple(
     [
         Entry(
             id="scope.private-address-refused",

@@ -5,17 +5,17 @@ port 25, RFC 7435, versus client access on submission, IMAP and POP3, RFC 8314).
 Default severities are those of client access; `mailaudit.checks.tls` lowers them on port 25 and
 says so in the finding's context."""
 
-from mailaudit.checks.catalogue import register
 from mailaudit.checks.catalogue._entry import Entry
 from mailaudit.model import Severity
 
 MOZILLA = "https://wiki.mozilla.org/Security/Server_Side_TLS (intermediate, version 5.7)"
 
-register(
+ENTRIES: tuple[Entry, ...] = tuple(
     [
         Entry(
             id="tls.protocol-deprecated",
             severity=Severity.MEDIUM,
+            severities=(Severity.INFO, Severity.LOW, Severity.MEDIUM, Severity.HIGH),
             title="Deprecated SSL/TLS protocol versions accepted",
             remediation="Accept TLS 1.2 and TLS 1.3 only on submission, IMAP and POP3 (Postfix: "
             "smtpd_tls_mandatory_protocols = >=TLSv1.2; Dovecot: ssl_min_protocol = TLSv1.2). "
@@ -26,6 +26,7 @@ register(
         Entry(
             id="tls.cipher-weak",
             severity=Severity.HIGH,
+            severities=(Severity.INFO, Severity.LOW, Severity.MEDIUM, Severity.HIGH),
             title="Weak cipher suites accepted",
             remediation="Remove NULL, EXPORT, anonymous, RC4, DES, 3DES and MD5 cipher suites "
             "(Postfix: smtpd_tls_mandatory_ciphers = high and smtpd_tls_mandatory_exclude_ciphers "
@@ -36,6 +37,7 @@ register(
         Entry(
             id="tls.cipher-outside-profile",
             severity=Severity.LOW,
+            severities=(Severity.INFO, Severity.LOW),
             title="Cipher suites outside Mozilla's intermediate profile accepted",
             remediation="Offer the intermediate profile's AEAD suites with ECDHE or DHE (AES-GCM, "
             "ChaCha20-Poly1305) and drop CBC, CAMELLIA, ARIA and CCM suites on client ports.",
@@ -44,6 +46,7 @@ register(
         Entry(
             id="tls.no-forward-secrecy",
             severity=Severity.MEDIUM,
+            severities=(Severity.INFO, Severity.LOW, Severity.MEDIUM),
             title="Cipher suites without forward secrecy accepted",
             remediation="Prefer and, on client ports, require ECDHE or DHE key exchange: without "
             "it, whoever obtains the server's private key later can decrypt recorded sessions, "
@@ -53,6 +56,7 @@ register(
         Entry(
             id="tls.cert-expired",
             severity=Severity.HIGH,
+            severities=(Severity.MEDIUM, Severity.HIGH),
             title="Certificate expired (or not yet valid)",
             remediation="Renew the certificate and reload the service; automate renewal (ACME) "
             "and monitor expiry.",
@@ -61,6 +65,7 @@ register(
         Entry(
             id="tls.cert-expiring-soon",
             severity=Severity.LOW,
+            severities=(Severity.INFO, Severity.LOW, Severity.MEDIUM),
             title="Certificate expires soon",
             remediation="Renew the certificate before it expires; automate renewal (ACME).",
             references=("RFC 5280 §4.1.2.5",),
@@ -68,6 +73,7 @@ register(
         Entry(
             id="tls.cert-name-mismatch",
             severity=Severity.HIGH,
+            severities=(Severity.LOW, Severity.HIGH),
             title="Certificate does not cover the host name",
             remediation="Issue a certificate whose subjectAltName lists every name clients and "
             "MX records use for this server, or point those names at a server that has one.",
@@ -76,6 +82,7 @@ register(
         Entry(
             id="tls.cert-untrusted",
             severity=Severity.HIGH,
+            severities=(Severity.LOW, Severity.HIGH),
             title="Certificate chain not trusted",
             remediation="Use a certificate from a publicly trusted CA and send the complete "
             "intermediate chain; a private CA only works for clients that were given it.",
@@ -84,6 +91,7 @@ register(
         Entry(
             id="tls.cert-weak-key",
             severity=Severity.MEDIUM,
+            severities=(Severity.LOW, Severity.MEDIUM, Severity.HIGH),
             title="Certificate key too weak",
             remediation="Use an ECDSA P-256/P-384 key or an RSA key of at least 2048 bits.",
             references=(MOZILLA, "NIST SP 800-57 Part 1"),
@@ -91,6 +99,7 @@ register(
         Entry(
             id="tls.cert-weak-signature",
             severity=Severity.MEDIUM,
+            severities=(Severity.LOW, Severity.MEDIUM),
             title="Certificate chain signed with a weak hash",
             remediation="Reissue the certificate (and intermediates) signed with SHA-256 or "
             "stronger; MD5 and SHA-1 signatures can be forged.",
@@ -99,6 +108,7 @@ register(
         Entry(
             id="tls.ocsp-must-staple-missing",
             severity=Severity.HIGH,
+            severities=(Severity.MEDIUM, Severity.HIGH),
             title="Certificate requires OCSP stapling but none was stapled",
             remediation="Enable OCSP stapling on the server, or issue the certificate without the "
             "TLS feature (must-staple) extension; clients that honour it refuse the connection.",
@@ -115,6 +125,7 @@ register(
         Entry(
             id="tls.vuln.robot",
             severity=Severity.HIGH,
+            severities=(Severity.LOW, Severity.MEDIUM, Severity.HIGH),
             title="Vulnerable to ROBOT (RSA padding oracle)",
             remediation="Upgrade the TLS library and disable cipher suites with RSA key exchange "
             "(TLS_RSA_*).",
@@ -123,6 +134,7 @@ register(
         Entry(
             id="tls.vuln.ccs-injection",
             severity=Severity.HIGH,
+            severities=(Severity.MEDIUM, Severity.HIGH),
             title="Vulnerable to OpenSSL CCS injection (CVE-2014-0224)",
             remediation="Upgrade OpenSSL.",
             references=("CVE-2014-0224",),
@@ -130,6 +142,7 @@ register(
         Entry(
             id="tls.vuln.insecure-renegotiation",
             severity=Severity.MEDIUM,
+            severities=(Severity.LOW, Severity.MEDIUM),
             title="Insecure TLS renegotiation",
             remediation="Support secure renegotiation (RFC 5746) and refuse client-initiated "
             "renegotiation; current TLS libraries do both.",
@@ -138,6 +151,7 @@ register(
         Entry(
             id="tls.vuln.compression",
             severity=Severity.MEDIUM,
+            severities=(Severity.LOW, Severity.MEDIUM),
             title="TLS compression enabled (CRIME)",
             remediation="Disable TLS-level compression.",
             references=("CVE-2012-4929", "RFC 7525 §3.3"),
@@ -160,6 +174,7 @@ register(
         Entry(
             id="tls.inconsistent",
             severity=Severity.LOW,
+            severities=(Severity.INFO, Severity.LOW),
             title="TLS configuration differs between addresses or ports of one host",
             remediation="Configure every address (IPv4 and IPv6) and every port of a host alike; "
             "clients reach whichever address DNS and their network pick, so the weakest "

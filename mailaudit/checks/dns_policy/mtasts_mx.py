@@ -9,24 +9,25 @@ the policy from DNS and HTTPS, and the probe of each MX's port 25.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
 from mailaudit.checks.dns_policy._verdict import _not_applicable, _Verdict
 from mailaudit.checks.dns_policy.mtasts import _usable_policy_mode
-from mailaudit.model import CheckRun, Finding, Observation, PolicyObservation, Scheme, Severity
+from mailaudit.checks.facts import DomainAuditFacts
+from mailaudit.checks.outcome import Outcome
+from mailaudit.model import Observation, PolicyObservation, Scheme, Severity
 from mailaudit.policy.mtasts import MtaStsMode
 
-__all__ = ["judge_mx_certificates"]
+__all__ = ["CHECK", "judge_mx_certificates"]
 
-_CHECK = "mtasts.mx-certificate"
+CHECK = _CHECK = "mtasts.mx-certificate"
 
 
-def judge_mx_certificates(
-    policy: PolicyObservation, observations: Iterable[Observation]
-) -> tuple[list[Finding], CheckRun]:
-    """One check run for the domain: every MX host's port 25 probe against its MTA-STS policy."""
-    v = _judge(policy, list(observations))
-    return v.findings, v.run(policy.domain)
+def judge_mx_certificates(facts: DomainAuditFacts) -> Outcome:
+    """One check run for the domain: every MX host's port 25 probe against its MTA-STS policy
+    (no run when the domain's DNS policy was not gathered)."""
+    if facts.policy is None:
+        return Outcome()
+    v = _judge(facts.policy, list(facts.observations))
+    return Outcome(tuple(v.findings), (v.run(facts.policy.domain),))
 
 
 def _judge(policy: PolicyObservation, observations: list[Observation]) -> _Verdict:
