@@ -59,6 +59,12 @@ _COMMANDS = {
         'Serve the "find my mail settings" page (English and Greek) and, with --report, a saved '
         "report to browse, filter by host, finding and severity.",
     ),
+    "checks": (
+        "mailaudit.cli.checks",
+        "checks",
+        "List every finding id with its severity range, what its check looks at and how to fix "
+        "it; with ID..., describe those ids (a check name gives all of its ids).",
+    ),
 }
 
 
