@@ -12,6 +12,7 @@ from mailaudit.checks.protocol_common import (
     service_of,
     transcript_evidence,
 )
+from mailaudit.checks.protocol_login import IDS, login_refused_before_tls
 from mailaudit.checks.protocol_verdict import Verdict, failed, subtest, upgrade_failed
 from mailaudit.model import CheckStatus, Scheme
 from mailaudit.model import Outcome as SubtestOutcome
@@ -33,6 +34,11 @@ def auth_before_tls(facts: EndpointFacts) -> Verdict:
     invited = bool(probe and probe.outcome is SubtestOutcome.DONE and probe.invited)
     offered = bool(obs.login_offered_before_tls)
     family = obs.scheme.family
+    if offered and not invited and login_refused_before_tls(facts):
+        return Verdict(
+            CheckStatus.PASSED,
+            f"login is advertised before TLS but refused there: reported as {IDS[family]}",
+        )
     if offered or invited:
         parts = []
         if offered:

@@ -18,6 +18,7 @@ from mailaudit.checks import (
     protocol_banner,
     protocol_enum,
     protocol_host,
+    protocol_login,
     protocol_relay,
     protocol_starttls,
     tls,
@@ -56,6 +57,13 @@ _PROBE = ("observation",)
 _AUDIT = ("observation", "protocol_audit")
 _SCAN = ("tls_scan",)
 _POLICY = ("policy",)
+
+
+def _by_family(ids: dict[str, str]) -> NameFor:
+    def name_for(scheme: Scheme) -> str | None:
+        return ids.get(scheme.family)
+
+    return name_for
 
 
 def _per(pattern: str, names: tuple[str, ...]) -> tuple[str, ...]:
@@ -126,6 +134,16 @@ CHECKS: tuple[Check, ...] = (
         ("observation.capabilities_before_tls", "protocol_audit.auth_before_tls"),
         protocol_starttls.auth_before_tls,
         with_family("auth-before-tls"),
+        needs_session=False,
+    ),
+    _endpoint(
+        "login-refusal-unannounced",
+        "Login refused before TLS but still advertised (no LOGINDISABLED, USER listed)",
+        ("imap.logindisabled-missing", "pop3.user-advertised-before-tls"),
+        "IMAP and POP3 STARTTLS endpoints (143, 110)",
+        ("observation.capabilities_before_tls", "protocol_audit.auth_before_tls"),
+        protocol_login.login_refusal_unannounced,
+        _by_family(protocol_login.IDS),
         needs_session=False,
     ),
     _endpoint(

@@ -118,6 +118,8 @@ class AuthProbe:
     command: str | None = None  # "AUTH LOGIN", "USER probe", "AUTHENTICATE PLAIN"
     # The server answered 334 / +OK / "+" continuation: it would take credentials in the clear.
     invited: bool | None = None
+    # The response code of a refusal: IMAP "PRIVACYREQUIRED" (RFC 5530), POP3 "AUTH" (RFC 3206).
+    refusal_code: str | None = None
 
 
 @dataclass(frozen=True)

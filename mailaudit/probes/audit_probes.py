@@ -8,6 +8,8 @@ after STARTTLS is NOOP.
 
 from __future__ import annotations
 
+import re
+
 from mailaudit.context import Context
 from mailaudit.model import (
     AuthProbe,
@@ -144,7 +146,15 @@ async def pop3_auth(ctx: Context, obs: Observation) -> AuthProbe:
             await best_effort_command(client, "QUIT")
     except SessionError as exc:
         return AuthProbe(exc.outcome, exc.reason, tail(transcript), command=command)
-    return AuthProbe(Outcome.DONE, None, evidence, command=command, invited=answer.ok)
+    code = re.match(r"\[([A-Za-z/-]+)\]", answer.text)  # RFC 3206 / 2449 extended code
+    return AuthProbe(
+        Outcome.DONE,
+        None,
+        evidence,
+        command=command,
+        invited=answer.ok,
+        refusal_code=None if answer.ok or code is None else code.group(1).upper(),
+    )
 
 
 async def imap_auth(ctx: Context, obs: Observation) -> AuthProbe:
@@ -170,7 +180,10 @@ async def imap_auth(ctx: Context, obs: Observation) -> AuthProbe:
             await best_effort_command(client, "LOGOUT")
     except SessionError as exc:
         return AuthProbe(exc.outcome, exc.reason, tail(transcript), command=command)
-    return AuthProbe(Outcome.DONE, None, evidence, command=command, invited=invited)
+    refusal = None if invited or answer.code is None else answer.code.upper()
+    return AuthProbe(
+        Outcome.DONE, None, evidence, command=command, invited=invited, refusal_code=refusal
+    )
 
 
 async def _imap_until(client: ImapClient, tag: str) -> ImapResponse:

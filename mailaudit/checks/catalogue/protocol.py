@@ -177,4 +177,27 @@ for service in _CLIENT_SERVICES:
         ),
     ]
 
+_entries += [
+    Entry(
+        id="imap.logindisabled-missing",
+        severity=Severity.MEDIUM,
+        title="IMAP refuses login before TLS without advertising LOGINDISABLED",
+        remediation="Advertise LOGINDISABLED (and no AUTH= mechanisms) before STARTTLS wherever "
+        "LOGIN is refused, so clients never send the password in the clear (Dovecot does so "
+        "with `disable_plaintext_auth = yes`; on appliances, remove LOGIN/AUTH=PLAIN from the "
+        "pre-TLS capability override). Better still, offer implicit TLS on 993.",
+        references=("RFC 9051 §6.2.3", "RFC 3501 §6.2.3", "RFC 5530 §3", "RFC 8314 §3"),
+    ),
+    Entry(
+        id="pop3.user-advertised-before-tls",
+        severity=Severity.LOW,
+        title="POP3 lists USER before TLS although it refuses it there",
+        remediation="Leave USER (and SASL PLAIN/LOGIN) out of CAPA until after STLS wherever "
+        "plaintext login is refused, so clients do not send the user name in the clear first "
+        "(Dovecot does so with `disable_plaintext_auth = yes`). Better still, offer implicit "
+        "TLS on 995.",
+        references=("RFC 2449 §6.8", "RFC 2595 §4", "RFC 3206 §4", "RFC 8314 §3"),
+    ),
+]
+
 ENTRIES: tuple[Entry, ...] = tuple(_entries)
