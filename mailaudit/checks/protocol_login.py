@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from mailaudit.checks.catalogue import finding
 from mailaudit.checks.facts import EndpointFacts
-from mailaudit.checks.protocol_common import login_capability_lines, render
+from mailaudit.checks.protocol_common import login_capability_lines, transcript_evidence
 from mailaudit.checks.protocol_verdict import Verdict, failed, subtest
 from mailaudit.model import CheckStatus, Scheme
 from mailaudit.model import Outcome as SubtestOutcome
@@ -74,6 +74,7 @@ def login_refusal_unannounced(facts: EndpointFacts) -> Verdict:
             f"The server refuses login before TLS ({probe.command} answered "
             f"[{probe.refusal_code or 'no code'}]), but "
             f"{what} before it learns the login is refused.",
-            evidence=render(login_capability_lines(obs)) + render(probe.evidence),
+            evidence=transcript_evidence(login_capability_lines(obs))
+            + transcript_evidence(probe.evidence),
         )
     )

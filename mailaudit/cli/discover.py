@@ -12,10 +12,9 @@ from typing import Any
 
 import click
 
+from mailaudit.checks.exit_policy import exit_code
 from mailaudit.cli.options import (
     EXIT_FINDINGS,
-    EXIT_NOT_TESTED,
-    EXIT_OK,
     EXIT_USAGE,
     fail_on_option,
     network_options,
@@ -25,7 +24,7 @@ from mailaudit.context import Context
 from mailaudit.discovery import Credentials, DiscoveryResult, GuessMode, LoginStatus, lint_files
 from mailaudit.discovery import discover as run_discovery
 from mailaudit.discovery.render import FORMATS, render_discovery
-from mailaudit.model import Finding, Severity
+from mailaudit.model import Severity
 from mailaudit.serial import to_data
 
 
@@ -140,17 +139,18 @@ def _credentials(
 
 
 def _exit_code(result: DiscoveryResult, fail_on: Severity) -> int:
-    if result.incoming is None and result.outgoing is None:
-        return EXIT_NOT_TESTED
-    if any(c.status is LoginStatus.REJECTED for c in result.logins):
-        return EXIT_FINDINGS
-    if _worst(result.findings, fail_on):
-        return EXIT_FINDINGS
-    return EXIT_OK
-
-
-def _worst(findings: tuple[Finding, ...], fail_on: Severity) -> bool:
-    return any(f.severity.at_least(fail_on) for f in findings)
+    """The one exit-code policy: nothing verified at all is 3; a rejected password fails like a
+    finding; unwaived findings at or above --fail-on are 1."""
+    rejected = any(c.status is LoginStatus.REJECTED for c in result.logins)
+    return (
+        EXIT_FINDINGS
+        if rejected
+        else exit_code(
+            result.findings,
+            fail_on=fail_on,
+            nothing_tested=result.incoming is None and result.outgoing is None,
+        )
+    )
 
 
 @click.group()
@@ -186,4 +186,4 @@ def lint(directory: str, fmt: str, fail_on: str) -> None:
             f"{len(report.findings)} findings"
             + (": " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())) if counts else "")
         )
-    sys.exit(EXIT_FINDINGS if _worst(report.findings, Severity(fail_on)) else EXIT_OK)
+    sys.exit(exit_code(report.findings, fail_on=Severity(fail_on)))

@@ -14,7 +14,12 @@ from mailaudit.settings import Settings, Timeouts
 F = TypeVar("F", bound=Callable[..., Any])
 
 # Exit codes, a public interface for CI (README "Exit codes"), defined in one place.
-from mailaudit.report.exit_codes import EXIT_FINDINGS, EXIT_NOT_TESTED, EXIT_OK, EXIT_USAGE  # noqa: E402
+from mailaudit.checks.exit_policy import (  # noqa: E402
+    EXIT_FINDINGS,
+    EXIT_NOT_TESTED,
+    EXIT_OK,
+    EXIT_USAGE,
+)
 
 __all__ = [
     "EXIT_FINDINGS",

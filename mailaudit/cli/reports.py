@@ -10,11 +10,12 @@ import click
 
 from mailaudit.audit.jsonl import JsonlError, report_from_jsonl
 from mailaudit.checks.catalogue import UnknownFindingId
+from mailaudit.checks.exit_policy import EXIT_OK, EXIT_USAGE
 from mailaudit.cli.options import fail_on_option
 from mailaudit.model import Report, Severity
 from mailaudit.report import formats
 from mailaudit.report.diff import diff_exit_code, diff_reports, render_diff_json, render_diff_text
-from mailaudit.report.exit_codes import EXIT_OK, EXIT_USAGE, exit_code
+from mailaudit.report.exit_codes import exit_code
 from mailaudit.report.json_report import ReportLoadError, load_report
 from mailaudit.report.policy import PolicyError, apply_policy_file
 from mailaudit.report.schema import schema_text

@@ -11,6 +11,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from mailaudit.checks.grading import DomainSummary, domain_summary
     from mailaudit.report.diff import ReportDiff, diff_exit_code, diff_reports
     from mailaudit.report.exit_codes import exit_code
     from mailaudit.report.formats import FORMATS, render_report
@@ -34,7 +35,6 @@ if TYPE_CHECKING:
     )
     from mailaudit.report.sarif import render_sarif
     from mailaudit.report.schema import json_schema
-    from mailaudit.report.summary import DomainSummary, domain_summary
     from mailaudit.report.text import Progress, progress_callback, render_text
 
 # Public name -> the module that defines it.
@@ -64,8 +64,8 @@ _WHERE = {
     "diff_exit_code": "diff",
     "diff_reports": "diff",
     "exit_code": "exit_codes",
-    "DomainSummary": "summary",
-    "domain_summary": "summary",
+    "DomainSummary": "mailaudit.checks.grading",
+    "domain_summary": "mailaudit.checks.grading",
 }
 
 __all__ = [
@@ -103,7 +103,8 @@ def __getattr__(name: str) -> Any:
     module = _WHERE.get(name)
     if module is None:
         raise AttributeError(f"module 'mailaudit.report' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"mailaudit.report.{module}"), name)
+    path = module if "." in module else f"mailaudit.report.{module}"
+    value = getattr(importlib.import_module(path), name)
     globals()[name] = value
     return value
 

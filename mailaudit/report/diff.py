@@ -10,8 +10,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
+from mailaudit.checks.exit_policy import exit_code, failing
 from mailaudit.model import Finding, Report, Severity
-from mailaudit.report.exit_codes import EXIT_FINDINGS, EXIT_OK
 from mailaudit.serial import to_data
 
 __all__ = ["ReportDiff", "diff_exit_code", "diff_reports", "render_diff_json", "render_diff_text"]
@@ -26,7 +26,7 @@ class ReportDiff:
     unchanged: tuple[Finding, ...]  # as they are in the new report
 
     def new_at_least(self, threshold: Severity) -> tuple[Finding, ...]:
-        return tuple(f for f in self.new if f.waived is None and f.severity.at_least(threshold))
+        return tuple(failing(self.new, threshold))
 
 
 def key(f: Finding) -> FindingKey:
@@ -56,7 +56,8 @@ def diff_reports(old: Report, new: Report) -> ReportDiff:
 
 
 def diff_exit_code(diff: ReportDiff, fail_on: Severity) -> int:
-    return EXIT_FINDINGS if diff.new_at_least(fail_on) else EXIT_OK
+    """The one exit-code policy over the new findings (a waived one never fails)."""
+    return exit_code(diff.new, fail_on=fail_on)
 
 
 def render_diff_text(diff: ReportDiff, *, fail_on: Severity | None = None) -> str:

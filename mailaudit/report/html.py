@@ -24,6 +24,16 @@ from typing import Any
 import jinja2
 import markupsafe
 
+from mailaudit.checks.grading import (
+    GRADES,
+    SEVERITIES_WORST_FIRST,
+    DomainSummary,
+    Untested,
+    domain_findings,
+    domain_summary,
+    severity_counts,
+    untested_of_endpoint,
+)
 from mailaudit.model import (
     CheckRun,
     CheckStatus,
@@ -37,17 +47,7 @@ from mailaudit.model import (
     TlsScan,
 )
 from mailaudit.report.escape import visible_controls
-from mailaudit.report.summary import (
-    GRADES,
-    SEVERITIES_WORST_FIRST,
-    DomainSummary,
-    Untested,
-    domain_findings,
-    domain_summary,
-    reference_link,
-    severity_counts,
-    untested_of_endpoint,
-)
+from mailaudit.report.summary import reference_link
 from mailaudit.serial import to_data
 
 __all__ = ["render_html", "template_dir"]

@@ -14,8 +14,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
+from mailaudit.checks.grading import untested_of_endpoint
 from mailaudit.model import CheckStatus, DomainReport, EndpointReport, Report
-from mailaudit.report.summary import untested_of_endpoint
 
 __all__ = ["AuditStatus", "DomainOutcome", "FleetOutcome", "domain_outcome", "fleet_outcome"]
 

@@ -16,9 +16,10 @@ import json
 from typing import Any
 
 from mailaudit.checks.catalogue import entry
+from mailaudit.checks.grading import untested
 from mailaudit.checks.registry import check_for_id
 from mailaudit.model import Finding, Report, Severity
-from mailaudit.report.summary import reference_link, untested
+from mailaudit.report.summary import reference_link
 
 __all__ = ["SARIF_SCHEMA_URI", "level", "render_sarif", "sarif_log"]
 

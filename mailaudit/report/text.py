@@ -21,9 +21,7 @@ from rich.progress import SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
 
-from mailaudit.model import Finding, Report, Severity
-from mailaudit.report.escape import visible_controls
-from mailaudit.report.summary import (
+from mailaudit.checks.grading import (
     domain_endpoints,
     domain_findings,
     domain_summary,
@@ -31,6 +29,8 @@ from mailaudit.report.summary import (
     untested,
     untested_of_endpoint,
 )
+from mailaudit.model import Finding, Report, Severity
+from mailaudit.report.escape import visible_controls
 
 __all__ = ["Progress", "progress_callback", "render_text"]
 

@@ -6,6 +6,7 @@ import pytest
 
 from mailaudit.checks.catalogue import finding
 from mailaudit.checks.facts import DomainAuditFacts
+from mailaudit.checks.grading import GRADES, domain_summary, untested
 from mailaudit.checks.judge import judge_domain_audit
 from mailaudit.model import Finding, Report, Severity
 from mailaudit.report.exit_codes import (
@@ -14,7 +15,6 @@ from mailaudit.report.exit_codes import (
     EXIT_OK,
     exit_code,
 )
-from mailaudit.report.summary import GRADES, domain_summary, untested
 from tests.unit.report_samples import clean_report, hostile_report, relay_report
 
 
