@@ -45,6 +45,7 @@ __all__ = [
     "Check",
     "Scope",
     "check_for_id",
+    "check_for_run",
     "checks_of",
     "endpoint_checks_for",
     "find",
@@ -637,6 +638,14 @@ def find(name: str) -> Check:
         if c.name == name:
             return c
     raise KeyError(name)
+
+
+def check_for_run(run_name: str) -> Check | None:
+    """The check that records runs called `run_name` (a JUnit test case), if any."""
+    for c in CHECKS:
+        if run_name in c.run_names:
+            return c
+    return None
 
 
 def check_for_id(finding_id: str) -> Check:

@@ -34,6 +34,7 @@ from mailaudit.checks.grading import (
     severity_counts,
     untested_of_endpoint,
 )
+from mailaudit.checks.registry import check_for_run
 from mailaudit.model import (
     CheckRun,
     CheckStatus,
@@ -95,6 +96,7 @@ def _environment() -> jinja2.Environment:
     )
     env.filters["anchor"] = anchor
     env.filters["status_counts"] = status_counts
+    env.filters["check_summary"] = _check_summary
     env.filters["code_spans"] = code_spans
     return env
 
@@ -366,6 +368,12 @@ def _client_settings(discovery: DiscoveryResult | None) -> ClientSettings | None
     return ClientSettings(
         provider=discovery.provider_name, rows=tuple(rows), webmail=discovery.webmail
     )
+
+
+def _check_summary(run_name: str) -> str:
+    """What a check run checks, from the check registry (shown as the name's tooltip)."""
+    check = check_for_run(run_name)
+    return check.summary if check is not None else ""
 
 
 def _text(value: object) -> str:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 
+from mailaudit.checks.registry import check_for_run
 from mailaudit.model import CheckRun, CheckStatus, Finding, Report
 
 __all__ = ["render_junit"]
@@ -81,9 +82,13 @@ def render_junit(report: Report) -> str:
                 ET.SubElement(
                     case, "skipped", message=_x(f"{label}: {run.reason}" if run.reason else label)
                 )
-            if run.subject:
+            check = check_for_run(run.check)  # what the test case checks, from the registry
+            case_facts = {"subject": run.subject, "checks": check.summary if check else ""}
+            if any(case_facts.values()):
                 case_props = ET.SubElement(case, "properties")
-                ET.SubElement(case_props, "property", name="subject", value=_x(run.subject))
+                for key, value in case_facts.items():
+                    if value:
+                        ET.SubElement(case_props, "property", name=key, value=_x(value))
         suite.set("tests", str(len(checks)))
         suite.set("failures", str(failures))
         suite.set("errors", "0")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import ast
 import dataclasses
 import re
+import xml.etree.ElementTree as ET
 from collections import Counter
 from pathlib import Path
 
@@ -15,6 +16,8 @@ from mailaudit.checks.catalogue import CATALOGUE, UnknownFindingId, entry, findi
 from mailaudit.checks.check import Scope
 from mailaudit.checks.registry import CHECKS, check_for_id, checks_of, endpoint_checks_for
 from mailaudit.model import Scheme, Severity
+from mailaudit.report.html import render_html
+from mailaudit.report.junit import render_junit
 from mailaudit.report.sarif import sarif_log
 from tests.unit.report_samples import relay_report
 
@@ -128,3 +131,13 @@ def test_sarif_names_every_rule_from_the_catalogue_and_refuses_an_unknown_id() -
     )
     with pytest.raises(UnknownFindingId):
         sarif_log(broken)
+
+
+def test_junit_and_html_describe_each_check_run_from_the_registry() -> None:
+    report = relay_report()
+    junit = ET.fromstring(render_junit(report))
+    case = next(c for c in junit.iter("testcase") if c.get("name") == "smtp.open-relay")
+    props = {p.get("name"): p.get("value") for p in case.iter("property")}
+    assert props["checks"] == check_for_id("smtp.open-relay").summary
+    html = render_html(report)
+    assert f'title="{check_for_id("smtp.open-relay").summary}"' in html
