@@ -16,7 +16,13 @@ from urllib.parse import quote
 from mailaudit.checks.catalogue import finding
 from mailaudit.context import Context
 from mailaudit.discovery.autoconfig_xml import parse_config, read_raw
-from mailaudit.discovery.fetch import Fetcher, describe_error, fetch_following, host_of
+from mailaudit.discovery.fetch import (
+    Fetched,
+    Fetcher,
+    describe_error,
+    fetch_following,
+    host_of,
+)
 from mailaudit.discovery.query import DomainRules, Query
 from mailaudit.discovery.xmlsafe import MAX_DOCUMENT_BYTES, ConfigError
 from mailaudit.model import (
@@ -32,6 +38,7 @@ from mailaudit.model import (
     Trust,
     UsernameForm,
 )
+from mailaudit.net.addresses import PrivateAddressRefused
 from mailaudit.net.errors import NetError
 from mailaudit.net.http import fetch
 from mailaudit.net.resolver import AnswerStatus
@@ -92,14 +99,18 @@ def found_from_config(
 # --- provider autoconfig -------------------------------------------------------------------
 
 
-def autoconfig_urls(query: Query, domain: str, *, https: bool) -> tuple[str, str]:
+def autoconfig_urls(
+    query: Query, domain: str, *, https: bool, with_address: bool = True
+) -> tuple[str, str]:
     """Thunderbird's two places: the autoconfig host and the domain's .well-known path. Over
     HTTPS the autoconfig host gets the address (a provider may answer per user); over plain HTTP
     never: anyone on the path could read it. Thunderbird's %EMAILADDRESS% placeholders are then
-    filled from the query on our side (`parse_config`)."""
+    filled from the query on our side (`parse_config`). `with_address=False` leaves the address
+    out over HTTPS too (the MX provider's config, the same URL for every domain on that
+    provider, fetched once per run)."""
     scheme = "https" if https else "http"
     subdomain = f"{scheme}://autoconfig.{domain}/mail/config-v1.1.xml"
-    if https and query.address is not None:
+    if https and with_address and query.address is not None:
         subdomain += "?emailaddress=" + quote(query.address, safe="@")
     wellknown = f"{scheme}://{domain}/.well-known/autoconfig/mail/config-v1.1.xml"
     return subdomain, wellknown
@@ -114,13 +125,19 @@ async def autoconfig(
     *,
     domain: str,
     http: Fetcher = fetch,
+    once_per_run: bool = False,
 ) -> SourceRun:
-    """Try `urls` in order; the first one that gives a usable config wins."""
+    """Try `urls` in order; the first one that gives a usable config wins. With
+    `once_per_run`, each URL is fetched once per run and its answer shared by every domain
+    that asks (URLs without anything of the query in them: the MX provider's config)."""
     log = SourceLog(source)
     status = SourceStatus.NOT_FOUND
     for url in urls:
         try:
-            fetched = await fetch_following(ctx, url, http=http)
+            if once_per_run:
+                fetched = await _fetched_once(ctx, url, http)
+            else:
+                fetched = await fetch_following(ctx, url, http=http)
         except NetError as exc:
             log.note(url, describe_error(exc))
             if exc.reason not in ("dns-nxdomain", "nxdomain", "no-answer", "refused"):
@@ -165,6 +182,17 @@ async def autoconfig(
         run = log.done(SourceStatus.FOUND, f"{final} ({why})", found=found)
         return SourceRun(run.outcome, run.found, run.findings, config)
     return log.done(status, "; ".join(a.outcome for a in log.attempts) or "nothing tried")
+
+
+async def _fetched_once(ctx: Context, url: str, http: Fetcher) -> Fetched:
+    try:
+        return await ctx.memo.once(
+            ("autoconfig-fetch", url), lambda: fetch_following(ctx, url, http=http)
+        )
+    except PrivateAddressRefused:
+        # Asked again on this discovery's own resolver, so that its record of refused
+        # addresses (a per-domain finding) names the refusal too; the DNS answer is cached.
+        return await fetch_following(ctx, url, http=http)
 
 
 # --- ISPDB ---------------------------------------------------------------------------------

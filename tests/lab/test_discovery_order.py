@@ -64,3 +64,26 @@ async def test_silent_autoconfig_is_given_up_once_srv_verified(lab_ctx: Context)
     # Plain HTTP waits for HTTPS, so it is given up with it: it never sent a request.
     assert outcomes[Source.AUTOCONFIG_HTTP].status is SourceStatus.GIVEN_UP
     assert outcomes[Source.SRV].status is SourceStatus.FOUND
+
+
+async def test_mx_provider_config_fetched_once_per_run_without_the_address(
+    lab_ctx: Context, lab_env: dict[str, str]
+) -> None:
+    # hosted.test has nothing but its MX at provider.test: the provider's autoconfig answers.
+    log = _access_log(lab_env)
+
+    alice = await discover(lab_ctx, "alice@hosted.test", guess_mode=GuessMode.NEVER)
+    bob = await discover(lab_ctx, "bob@hosted.test", guess_mode=GuessMode.NEVER)
+
+    # Each user's own settings: %EMAILADDRESS% filled on our side.
+    assert alice.incoming is not None
+    assert bob.incoming is not None
+    assert alice.incoming.source is Source.MX_AUTOCONFIG
+    assert bob.incoming.source is Source.MX_AUTOCONFIG
+    assert alice.incoming.setting.username == "alice@hosted.test"
+    assert bob.incoming.setting.username == "bob@hosted.test"
+    # One request for the run, with nothing of either address in it.
+    provider = [line for line in log.new_lines() if "autoconfig.provider.test" in line]
+    assert len(provider) == 1, provider
+    assert "emailaddress" not in provider[0]
+    assert "alice" not in provider[0]
