@@ -110,9 +110,22 @@ def _visible(value: Any) -> Any:
 
 
 def render_html(report: Report, *, title: str | None = None) -> str:
-    """The whole report as one HTML document."""
-    template = _environment().get_template("report.html.j2")
-    return template.render(**_view(report, title=title))
+    """The whole report as one HTML document; from FLEET_MIN_DOMAINS domains on, the fleet view
+    (grouped by finding and by shared host, per-domain detail on demand)."""
+    from mailaudit.report import fleet_html  # imports this module's anchor()
+
+    if len(report.domains) < fleet_html.FLEET_MIN_DOMAINS:
+        return _environment().get_template("report.html.j2").render(**_view(report, title=title))
+    script = _fleet_script()
+    context = _view(report, title=title, with_domains=False)
+    context.update(fleet_html.fleet_view(report))
+    context.update(script=markupsafe.Markup(script), script_hash=fleet_html.script_hash(script))
+    return _environment().get_template("fleet.html.j2").render(**context)
+
+
+@cache
+def _fleet_script() -> str:
+    return template_dir().joinpath("fleet.js").read_text(encoding="utf-8")
 
 
 def anchor(text: str) -> str:
@@ -220,20 +233,26 @@ class DomainView:
 _TITLE_DOMAINS = 3
 
 
-def _view(report: Report, *, title: str | None) -> dict[str, Any]:
+def _view(report: Report, *, title: str | None, with_domains: bool = True) -> dict[str, Any]:
     endpoint_views = {e.id: _endpoint_view(e) for e in report.endpoints}
-    domains = tuple(_domain_view(report, d, endpoint_views) for d in report.domains)
+    # The fleet view draws its domains from data instead (fleet_html)
+    domains = (
+        tuple(_domain_view(report, d, endpoint_views) for d in report.domains)
+        if with_domains
+        else ()
+    )
     listed = {eid for d in report.domains for eid in d.endpoint_ids}
     all_findings = report.all_findings()
-    names = ", ".join(d.domain.domain for d in domains) or "endpoints"
-    if len(domains) > _TITLE_DOMAINS:
+    names = ", ".join(d.domain for d in report.domains) or "endpoints"
+    if len(report.domains) > _TITLE_DOMAINS:
         # A fleet audit names its domains in the summary table; a heading of 36 names helps nobody.
-        names = f"{len(domains)} domains"
+        names = f"{len(report.domains):,} domains"
     return {
         "title": title or f"mailaudit report: {names}",
         "report": report,
         "run": report.run,
         "domains": domains,
+        "domains_total": len(report.domains),
         # Worst first: the page reads top-down in order of urgency.
         "endpoints": tuple(
             sorted(

@@ -47,7 +47,7 @@ class Chromium:
     executable: str
     workdir: Path
 
-    def run(self, page: Path, *args: str, window: str = "1280,2000") -> Run:
+    def run(self, page: Path, *args: str, window: str = "1280,2000", fragment: str = "") -> Run:
         profile = self.workdir / f"profile-{os.urandom(4).hex()}"
         profile.mkdir()
         try:
@@ -58,7 +58,7 @@ class Chromium:
                     f"--user-data-dir={profile}",
                     f"--window-size={window}",
                     *args,
-                    page.resolve().as_uri(),
+                    page.resolve().as_uri() + fragment,
                 ],
                 capture_output=True,
                 text=True,
@@ -78,8 +78,8 @@ class Chromium:
         assert png.is_file(), "chromium wrote no screenshot"
         return run
 
-    def dom(self, page: Path) -> Run:
-        return self.run(page, "--dump-dom")
+    def dom(self, page: Path, *, fragment: str = "") -> Run:
+        return self.run(page, "--dump-dom", fragment=fragment)
 
 
 @pytest.fixture(scope="session")
