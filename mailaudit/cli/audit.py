@@ -168,7 +168,8 @@ def audit(
         sys.exit(EXIT_USAGE)
     # An --endpoint names its host: the user opted into it even on a private address.
     ctx = Context.create(settings_from(**network, named_targets=tuple(e.host for e in extra)))
-    progress = progress_callback(enabled=fmt == "text" and not quiet)
+    # On a terminal only: domains done / total, rate, ETA (silent with -q and in pipes)
+    progress = progress_callback(enabled=fmt == "text" and not quiet, total=len(domains))
     options = AuditOptions(
         only=frozenset({Role(only)}) if only else frozenset(),
         extra_endpoints=extra,

@@ -8,16 +8,10 @@ so a banner can neither style nor move the terminal.
 
 from __future__ import annotations
 
-import atexit
 import io
-import sys
-from types import TracebackType
-from typing import TextIO
 
 from rich.console import Console, Group, RenderableType
 from rich.padding import Padding
-from rich.progress import Progress as RichProgress
-from rich.progress import SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
 
@@ -31,6 +25,7 @@ from mailaudit.checks.grading import (
 )
 from mailaudit.model import Finding, Report, Severity
 from mailaudit.report.escape import visible_controls
+from mailaudit.report.progress import Progress, progress_callback
 
 __all__ = ["Progress", "progress_callback", "render_text"]
 
@@ -206,61 +201,3 @@ def _verbose_endpoints(report: Report) -> list[RenderableType]:
             out.append(_t(f"  check {c.check}: {c.status.value}{reason}"))
         out.extend(_t(f"  {line.render()}", "dim") for line in e.observation.transcript)
     return out
-
-
-# --- progress ----------------------------------------------------------------------------------
-
-
-class Progress:
-    """A spinner on stderr with the last step and a count: pass the object itself as
-    `AuditOptions.progress`, and `close()` it (or use `with`) when the run ends, before printing
-    the report, so the spinner's line is cleared first."""
-
-    def __init__(self, stream: TextIO | None = None) -> None:
-        self._console = Console(file=stream or sys.stderr, highlight=False, markup=False)
-        self._progress = RichProgress(
-            SpinnerColumn(),
-            TextColumn("{task.completed} done"),
-            TextColumn("{task.description}"),
-            TimeElapsedColumn(),
-            console=self._console,
-            transient=True,
-            # Never capture stdout: the report itself goes there, possibly into a pipe.
-            redirect_stdout=False,
-            redirect_stderr=False,
-        )
-        self._task = self._progress.add_task("starting", total=None)
-        self._started = False
-
-    def __call__(self, message: str) -> None:
-        self._progress.update(self._task, advance=1, description=safe(message)[:80])
-        if not self._started:
-            self._progress.start()
-            self._started = True
-            # A caller that forgets close() still gets its terminal line cleaned up.
-            atexit.register(self.close)
-
-    def close(self) -> None:
-        if self._started:
-            self._progress.stop()
-            self._started = False
-            atexit.unregister(self.close)
-
-    def __enter__(self) -> Progress:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
-
-def progress_callback(*, enabled: bool, stream: TextIO | None = None) -> Progress | None:
-    """A progress spinner when `enabled` and the stream (stderr) is a terminal, else None."""
-    target = stream or sys.stderr
-    if not enabled or not target.isatty():
-        return None
-    return Progress(target)

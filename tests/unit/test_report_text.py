@@ -73,12 +73,14 @@ def test_progress_only_on_a_terminal() -> None:
     assert isinstance(progress_callback(enabled=True, stream=_Tty()), Progress)
 
 
-def test_progress_counts_steps_and_cleans_up() -> None:
+def test_progress_shows_steps_as_text_and_cleans_up() -> None:
     stream = _Tty()
 
-    with Progress(stream) as progress:
+    with Progress(stream, min_interval_s=0) as progress:
         progress("probed smtp://mail.relay.test (127.0.0.20)")
         progress("probed \x1b[2Jimap://imap.relay.test (127.0.0.22)")
     progress.close()  # closing twice is harmless
 
     assert "\x1b[2J" not in stream.getvalue()
+    assert "\\x1b[2Jimap://imap.relay.test" in stream.getvalue()
+    assert stream.getvalue().endswith("\r\x1b[K")
