@@ -120,6 +120,8 @@ async def run_fleet(
     domains' facts go to the sink only (flat memory for a streamed run); `run.domains` stays
     empty."""
     say = progress or (lambda _text: None)
+    # A progress display that counts domains (report/progress.py) says so with domain_done()
+    on_domain = getattr(progress, "domain_done", None)
     started = ctx.monotonic()
     run = FleetRun(started_at=done.started_at if done else ctx.clock().isoformat())
     # TLS dates are judged against the run's start, so a resumed run judges as the original.
@@ -157,6 +159,8 @@ async def run_fleet(
         if keep_facts:
             results[index] = facts
         say(f"audited {facts.domain}")
+        if on_domain is not None:
+            on_domain(facts.domain)
 
     async def join_later(index: int, facts: DomainFacts, waits: list[asyncio.Future[None]]) -> None:
         await asyncio.gather(*waits)

@@ -1,84 +1,156 @@
-"""Run one blocking call in a fresh worker process, awaited from the event loop, killed at its
+"""Blocking calls in recycled worker processes, awaited from the event loop, killed at their
 deadline.
 
-Why a process and not a thread: sslyze (through nassl's OpenSSL) keeps native memory for every
+Why processes and not threads: sslyze (through nassl's OpenSSL) keeps native memory for every
 endpoint it scanned until the process ends (~3.5 MiB each, issue 11), and a thread cannot be
-cancelled, only abandoned. A process that does one batch and exits gives all of it back, and one
-that hangs is killed. The call and its result cross the boundary by pickle: pass top-level
-functions and our own frozen dataclasses, never sslyze objects.
+cancelled, only abandoned. A worker serves `tasks_per_worker` calls and then exits, giving all of
+it back; a worker past its deadline is killed. Calls and results cross the boundary by pickle:
+pass top-level functions and our own frozen dataclasses, never sslyze objects.
 
-The process is started with "spawn" (a new interpreter, nothing inherited from a multi-threaded
-parent: forking one with running threads can deadlock).
+Workers are started with "spawn" (a new interpreter: forking a parent with running threads can
+deadlock) and reused, so the start-up (importing sslyze, about a second) is paid once per
+`tasks_per_worker` calls, not per call. One pool per event loop (`pool_for_loop`), so a run's
+scans share it; its workers are daemons, gone with the parent at the latest.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import multiprocessing
 import traceback
+import weakref
 from collections.abc import Callable
 from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
 from typing import Any, TypeVar
 
-__all__ = ["WorkerError", "run_in_worker"]
+__all__ = ["WorkerError", "WorkerPool", "pool_for_loop"]
 
 T = TypeVar("T")
 _CONTEXT = multiprocessing.get_context("spawn")
 
 
 class WorkerError(RuntimeError):
-    """The worker raised, or exited without a result (killed, crashed)."""
+    """The call raised in the worker, or the worker exited without a result (killed, crashed)."""
 
 
-def _child(
-    conn: Connection, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
-) -> None:
-    try:
-        result: tuple[str, Any] = ("ok", fn(*args, **kwargs))
-    except BaseException as exc:  # reported to the parent, which decides
-        result = ("error", "".join(traceback.format_exception_only(exc)).strip())
-    conn.send(result)
-    conn.close()
+def _serve(conn: Connection) -> None:
+    """The worker's loop: one call at a time until told to stop (None) or the parent is gone."""
+    while True:
+        try:
+            request = conn.recv()
+        except EOFError:
+            return
+        if request is None:
+            return
+        fn, args, kwargs = request
+        try:
+            result: tuple[str, Any] = ("ok", fn(*args, **kwargs))
+        except BaseException as exc:  # reported to the parent, which decides
+            result = ("error", "".join(traceback.format_exception_only(exc)).strip())
+        conn.send(result)
 
 
-async def run_in_worker(
-    fn: Callable[..., T], /, *args: Any, kill_after_s: float, **kwargs: Any
-) -> T:
-    """`fn(*args, **kwargs)` in a new process. Raises TimeoutError after `kill_after_s` (the
-    process is killed), WorkerError if it raised or died without a result."""
-    loop = asyncio.get_running_loop()
-    receiver, sender = _CONTEXT.Pipe(duplex=False)
-    process = _CONTEXT.Process(target=_child, args=(sender, fn, args, kwargs), daemon=True)
-    # Starting an interpreter blocks for a moment: not on the event loop.
-    await asyncio.to_thread(process.start)
-    sender.close()  # the child holds its own copy: EOF reaches us when it exits
-    ready: asyncio.Future[None] = loop.create_future()
+class _Worker:
+    def __init__(self) -> None:
+        self.conn, child = _CONTEXT.Pipe()
+        self.process: BaseProcess = _CONTEXT.Process(target=_serve, args=(child,), daemon=True)
+        self.process.start()
+        child.close()
+        self.tasks = 0
 
-    def readable() -> None:
-        if not ready.done():
-            ready.set_result(None)
+    def stop(self) -> None:
+        with contextlib.suppress(OSError):
+            self.conn.send(None)
+        self.conn.close()
+        self.process.join(5.0)
+        if self.process.is_alive():
+            self.process.kill()
 
-    loop.add_reader(receiver.fileno(), readable)
-    try:
-        async with asyncio.timeout(kill_after_s):
+    def kill(self) -> None:
+        self.process.kill()
+        self.conn.close()
+        self.process.join(5.0)
+
+
+class WorkerPool:
+    """At most `size` workers at once, each recycled after `tasks_per_worker` calls."""
+
+    def __init__(self, *, size: int, tasks_per_worker: int) -> None:
+        self._slots = asyncio.Semaphore(size)
+        self._idle: list[_Worker] = []
+        self._tasks_per_worker = tasks_per_worker
+
+    async def run(
+        self, fn: Callable[..., T], /, *args: Any, kill_after_s: float, **kwargs: Any
+    ) -> T:
+        """`fn(*args, **kwargs)` in a worker. TimeoutError after `kill_after_s` (the worker is
+        killed); WorkerError if it raised or died."""
+        async with self._slots:
+            # Starting an interpreter blocks for a moment: not on the event loop.
+            worker = self._idle.pop() if self._idle else await asyncio.to_thread(_Worker)
+            try:
+                async with asyncio.timeout(kill_after_s):
+                    status, value = await self._call(worker, fn, args, kwargs)
+            except BaseException:
+                await asyncio.to_thread(worker.kill)
+                raise
+            worker.tasks += 1
+            if status == "dead":
+                await asyncio.to_thread(worker.kill)
+            elif worker.tasks >= self._tasks_per_worker:
+                await asyncio.to_thread(worker.stop)  # its native memory goes back now
+            else:
+                self._idle.append(worker)
+        if status != "ok":
+            raise WorkerError(str(value))
+        return value  # type: ignore[no-any-return]
+
+    @staticmethod
+    async def _call(
+        worker: _Worker, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> tuple[str, Any]:
+        loop = asyncio.get_running_loop()
+        worker.conn.send((fn, args, kwargs))
+        ready: asyncio.Future[None] = loop.create_future()
+
+        def readable() -> None:
+            if not ready.done():
+                ready.set_result(None)
+
+        loop.add_reader(worker.conn.fileno(), readable)
+        try:
             await ready
-            # recv of a large result may block briefly after the first bytes arrive
-            status, value = await asyncio.to_thread(_receive, receiver)
-    except BaseException:
-        process.kill()
-        raise
-    finally:
-        loop.remove_reader(receiver.fileno())
-        receiver.close()
-        await asyncio.to_thread(process.join, 5.0)
-    if status != "ok":
-        raise WorkerError(str(value))
-    return value  # type: ignore[no-any-return]
+        finally:
+            loop.remove_reader(worker.conn.fileno())
+        # a large result may still be arriving after its first bytes
+        return await asyncio.to_thread(_receive, worker.conn)
+
+    def close(self) -> None:
+        while self._idle:
+            self._idle.pop().stop()
 
 
 def _receive(conn: Connection) -> tuple[str, Any]:
     try:
         status, value = conn.recv()
-    except EOFError:
-        return "error", "the worker exited without a result"
+    except (EOFError, OSError):
+        return "dead", "the worker exited without a result"
     return str(status), value
+
+
+_POOLS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, WorkerPool] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def pool_for_loop(*, size: int, tasks_per_worker: int) -> WorkerPool:
+    """The running loop's pool (made on first use): one run's calls share its workers. Idle
+    workers are stopped when the loop's pool is dropped or the parent exits."""
+    loop = asyncio.get_running_loop()
+    pool = _POOLS.get(loop)
+    if pool is None:
+        pool = _POOLS[loop] = WorkerPool(size=size, tasks_per_worker=tasks_per_worker)
+        weakref.finalize(loop, pool.close)
+    return pool

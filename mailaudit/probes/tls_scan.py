@@ -1,6 +1,7 @@
 """The TLS scan step: every (address, port) that speaks TLS, scanned once by sslyze, in batches
-of TLS_BATCH endpoints, each batch in a worker process of its own that exits when its batch is
-done (sslyze's native memory goes back with it: issue 11), each bounded by a deadline.
+of up to TLS_BATCH endpoints, in recycled worker processes (net/worker.py) that exit after
+TLS_BATCH calls so that sslyze's native memory goes back (issue 11), each call bounded by a
+deadline.
 
 The facts come back as `TlsScan` values (see `mailaudit.net.sslyze_adapter`); judging them is
 `mailaudit.checks.tls`.
@@ -13,12 +14,13 @@ from collections.abc import Sequence
 from mailaudit.context import Context
 from mailaudit.model import ScanError, ScanErrorReason, ScanPart, TlsScan, TlsTarget
 from mailaudit.net.sslyze_adapter import scan_endpoints
-from mailaudit.net.worker import WorkerError, run_in_worker
+from mailaudit.net.worker import WorkerError, pool_for_loop
 
 __all__ = [
     "TLS_BATCH",
     "TLS_CONCURRENT_SERVERS",
     "TLS_CONNECTIONS_PER_ENDPOINT",
+    "TLS_WORKERS",
     "TlsScan",
     "TlsTarget",
     "scan_tls",
@@ -34,10 +36,11 @@ TLS_CONNECTIONS_PER_ENDPOINT = 2
 # one GIL: more threads would not finish sooner.
 TLS_CONCURRENT_SERVERS = 10
 
-# Endpoints per worker process: a whole batch is scanned concurrently (TLS_CONCURRENT_SERVERS
-# at once), and the worker's memory (about 60 MB with sslyze loaded, plus ~3.5 MB per endpoint
-# scanned) is returned when it exits. Batches run one after the other.
+# Endpoints per call and calls per worker process: a worker (about 60 MB with sslyze loaded, plus
+# ~3.5 MB per endpoint scanned) exits after TLS_BATCH scan calls and its memory goes back; up to
+# TLS_WORKERS work at once (the fleet engine scans endpoints one at a time, a few at once).
 TLS_BATCH = 20
+TLS_WORKERS = 4
 
 # sslyze needs about 1.5 s of client CPU per endpoint, more on a loaded machine or against a
 # server that forks a process per connection (several hundred connections per endpoint).
@@ -79,7 +82,8 @@ async def _scan_batch(
     try:
         # The adapter stops waiting at the deadline itself; the worker is killed should it not
         # come back (start-up included in the slack).
-        return await run_in_worker(
+        pool = pool_for_loop(size=TLS_WORKERS, tasks_per_worker=TLS_BATCH)
+        return await pool.run(
             scan_endpoints,
             targets,
             now=ctx.clock(),
