@@ -24,10 +24,10 @@ from typing import Any
 
 import markupsafe
 
+from mailaudit.checks.grading import GRADES, SEVERITIES_WORST_FIRST, domain_summary
 from mailaudit.model import Finding, Report, Severity
 from mailaudit.report.escape import visible_controls
 from mailaudit.report.html import anchor  # the same anchors as the endpoint sections
-from mailaudit.report.summary import GRADES, SEVERITIES_WORST_FIRST, domain_summary
 
 __all__ = ["FLEET_MIN_DOMAINS", "fleet_view", "script_hash"]
 
