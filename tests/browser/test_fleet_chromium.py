@@ -26,6 +26,10 @@ def page(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+def page_messages(console: tuple[str, ...]) -> list[str]:
+    return [line for line in console if "chrome://" not in line]
+
+
 def rows(dom: str) -> list[str]:
     body = dom.split('<tbody id="fleet-rows">', 1)[1].split("</tbody>", 1)[0]
     return re.findall(r'<a href="#d=([^"]+)">', body)
@@ -44,7 +48,9 @@ def test_page_weight_is_bounded(page: Path) -> None:
 def test_grouped_views_and_the_first_page_of_domains(chromium: Chromium, page: Path) -> None:
     run = chromium.dom(page)
 
-    assert run.console == ()  # the script ran, allowed by its hash; nothing blocked
+    # the script ran, allowed by its hash; nothing blocked (Chromium's own chrome:// pages may
+    # log under load, e.g. "Slow network is detected": only the report's messages count)
+    assert page_messages(run.console) == []
     by_finding = section(run.stdout, "by-finding")
     # every domain has MTA-STS missing; only the 2,000 on the expiring MX its certificate finding
     assert re.search(r"mtasts\.missing.*?#f=mtasts\.missing\">10,000<", by_finding, re.S)
@@ -64,7 +70,7 @@ def test_grouped_views_and_the_first_page_of_domains(chromium: Chromium, page: P
 def test_domain_detail_is_one_link_away(chromium: Chromium, page: Path) -> None:
     run = chromium.dom(page, fragment="#d=cust04000.test")
 
-    assert run.console == ()
+    assert page_messages(run.console) == []
     detail = run.stdout.split('<article id="fleet-detail"', 1)[1].split("</article>", 1)[0]
     assert "hidden" not in detail.split(">", 1)[0]
     assert "<span>cust04000.test</span>" in detail
