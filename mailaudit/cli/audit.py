@@ -206,7 +206,12 @@ def audit(
         (sarif_out, "sarif"),
         (junit_out, "junit"),
     ):
-        if path:
+        if path and kind == "json":
+            from mailaudit.report.json_report import write_report
+
+            with Path(path).open("w", encoding="utf-8") as stream:
+                write_report(report, stream)  # streamed: no second copy of a fleet in memory
+        elif path:
             Path(path).write_text(render_report(report, kind), encoding="utf-8")
     click.echo(
         render_report(report, fmt, quiet=quiet, verbose=verbose, color=sys.stdout.isatty()),

@@ -7,17 +7,26 @@ diffs; it never re-scans anything.
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import json
+from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from mailaudit.errors import UsageError
 from mailaudit.model import Report
 from mailaudit.serial import LoadError, from_data, to_data
 
-__all__ = ["ReportLoadError", "dump_report", "load_report", "parse_report", "validate_report_data"]
+__all__ = [
+    "ReportLoadError",
+    "dump_report",
+    "load_report",
+    "parse_report",
+    "validate_report_data",
+    "write_report",
+]
 
 
 class ReportLoadError(UsageError):
@@ -26,6 +35,35 @@ class ReportLoadError(UsageError):
 
 def dump_report(report: Report) -> str:
     return json.dumps(to_data(report), indent=2, ensure_ascii=False) + "\n"
+
+
+def write_report(report: Report, stream: TextIO) -> None:
+    """Write `dump_report(report)` to `stream` piece by piece: the same text, but a fleet's
+    10,000 domains are turned into data one at a time, never all at once (nor the whole text
+    in one string), so writing the report needs memory for one domain, not for the fleet."""
+    top = {
+        f.name: _Serialised(value) if isinstance(value, tuple) else to_data(value)
+        for f in dataclasses.fields(report)
+        for value in (getattr(report, f.name),)
+    }
+    # With an indent the json module encodes in Python and iterates lists lazily.
+    for chunk in json.JSONEncoder(indent=2, ensure_ascii=False).iterencode(top):
+        stream.write(chunk)
+    stream.write("\n")
+
+
+class _Serialised(list[Any]):
+    """A model tuple that json encodes as a list, each item turned into data when reached."""
+
+    def __init__(self, items: tuple[Any, ...]) -> None:
+        super().__init__()
+        self._items = items
+
+    def __iter__(self) -> Iterator[Any]:
+        return (to_data(item) for item in self._items)
+
+    def __len__(self) -> int:
+        return len(self._items)
 
 
 def load_report(path: str | Path) -> Report:

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import dataclasses
+import io
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -20,7 +22,13 @@ from mailaudit.model import (
     Report,
     Severity,
 )
-from mailaudit.report.json_report import ReportLoadError, dump_report, load_report, parse_report
+from mailaudit.report.json_report import (
+    ReportLoadError,
+    dump_report,
+    load_report,
+    parse_report,
+    write_report,
+)
 from mailaudit.report.schema import _Walker, committed_schema, json_schema, schema_text
 from mailaudit.serial import from_data, to_data
 from tests.unit.report_samples import clean_report, hostile_report, relay_report
@@ -181,3 +189,14 @@ def test_any_finding_and_check_round_trip_through_a_report(
     )
 
     assert parse_report(dump_report(report)) == report
+
+
+@pytest.mark.parametrize("sample", SAMPLES)
+def test_streamed_report_is_the_same_text(sample: Callable[[], Report]) -> None:
+    report = sample()
+    empty = dataclasses.replace(report, domains=(), endpoints=())
+    for each in (report, empty):
+        out = io.StringIO()
+        write_report(each, out)
+        assert out.getvalue() == dump_report(each)
+    assert report.domains  # the samples have domains to stream
