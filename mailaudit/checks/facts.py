@@ -8,6 +8,7 @@ from datetime import datetime
 from mailaudit.model import (
     Candidate,
     Finding,
+    ForeignRedirect,
     Observation,
     PolicyObservation,
     ProtocolAudit,
@@ -90,4 +91,4 @@ class DiscoveryFacts:
     candidates: tuple[Candidate, ...]
     incoming: Recommendation | None
     outgoing: Recommendation | None
-    foreign_redirects: tuple[tuple[str, str, tuple[str, ...]], ...] = ()
+    foreign_redirects: tuple[ForeignRedirect, ...] = ()

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator
 
 from mailaudit.checks import (
     audit_discovery,
+    discovery,
     protocol_banner,
     protocol_enum,
     protocol_host,
@@ -543,9 +544,10 @@ CHECKS: tuple[Check, ...] = (
 )
 
 
-# Judged outside an audit's scopes: discovery judges its candidates as it ranks them
-# (mailaudit.discovery.ranking), `mailaudit ispdb lint` judges files, and a requirements file is
-# applied to a finished report (mailaudit.report.policy); their rows list the ids they raise.
+# Judged outside an audit's endpoint and domain scopes: discovery's candidates (judged by
+# mailaudit.checks.discovery, called by mailaudit.discovery.run), ISPDB files (`mailaudit ispdb
+# lint`), and a requirements file applied to a finished report (mailaudit.report.policy); rows
+# without a judge list the ids they raise.
 CHECKS += (
     Check(
         name="discovery",
@@ -562,7 +564,7 @@ CHECKS += (
         ),
         applies_to="every discovered domain (discover, and the audit's discovery step)",
         needs=("candidates and their verification", "sources and their redirects"),
-        judge=None,
+        judge=discovery.judge_discovery,
     ),
     Check(
         name="ispdb",

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-from mailaudit.checks.catalogue import finding
 from mailaudit.context import Context
 from mailaudit.discovery.autodiscover import Action, AutodiscoverResponse, parse_response
 from mailaudit.discovery.autodiscover import request_body as pox_request_body
@@ -24,7 +23,7 @@ from mailaudit.discovery.fetch import Fetcher, describe_error, fetch_following, 
 from mailaudit.discovery.query import DomainRules, Query
 from mailaudit.discovery.sources import Found, SourceLog, SourceRun
 from mailaudit.discovery.xmlsafe import ConfigError
-from mailaudit.model import ServerSetting, Source, SourceStatus, Trust
+from mailaudit.model import ForeignRedirect, ServerSetting, Source, SourceStatus, Trust
 from mailaudit.net.errors import NetError
 from mailaudit.net.http import fetch
 from mailaudit.net.resolver import AnswerStatus
@@ -212,11 +211,6 @@ def _spend(state: _State, source: str, target: str) -> bool:
 
 
 def _report_foreign(state: _State, source: str, target: str) -> None:
-    detail = (
-        f"Autodiscover for {state.query.domain} redirected from {source} to {target}; "
-        "followed without credentials"
-    )
-    if not any(f.detail == detail for f in state.log.findings):
-        state.log.findings.append(
-            finding("discovery.cross-domain-redirect", state.query.domain, detail)
-        )
+    redirect = ForeignRedirect(Source.AUTODISCOVER, source, target, state.query.domain)
+    if redirect not in state.log.redirects:
+        state.log.redirects.append(redirect)

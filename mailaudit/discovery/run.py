@@ -13,6 +13,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from enum import StrEnum
 
+from mailaudit.checks.discovery import judge_discovery
+from mailaudit.checks.facts import DiscoveryFacts
 from mailaudit.checks.scope import judge_refused_targets
 from mailaudit.context import Context
 from mailaudit.discovery.autodiscover_fetch import autodiscover
@@ -29,7 +31,6 @@ from mailaudit.discovery.ranking import (
     alternative_outgoing,
     choose,
     is_foreign_untrusted,
-    judge,
     usable_setting,
 )
 from mailaudit.discovery.sources import (
@@ -123,8 +124,11 @@ async def discover(
     candidates = tuple(c for _, cands in runs for c in cands)
     incoming, alternative, outgoing = choose(candidates, home=home)
     outgoing_alternative = alternative_outgoing(candidates, outgoing, home=home)
-    findings = [f for run, _ in runs for f in run.findings]
-    findings.extend(judge(parsed.domain, candidates, incoming, outgoing))
+    redirects = tuple(r for run, _ in runs for r in run.redirects)
+    judged = judge_discovery(
+        DiscoveryFacts(parsed.domain, candidates, incoming, outgoing, redirects)
+    )
+    findings = list(judged.findings)
     # What the SSRF guard refused during this discovery (its own resolver's record).
     refused = ctx.resolver.guard.refused
     findings.extend(judge_refused_targets(parsed.domain, refused))

@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
 
-from mailaudit.checks.catalogue import finding
 from mailaudit.context import Context
 from mailaudit.discovery.autoconfig_xml import parse_config, read_raw
 from mailaudit.discovery.fetch import (
@@ -27,7 +26,7 @@ from mailaudit.discovery.query import DomainRules, Query
 from mailaudit.discovery.xmlsafe import MAX_DOCUMENT_BYTES, ConfigError
 from mailaudit.model import (
     Attempt,
-    Finding,
+    ForeignRedirect,
     Protocol,
     ProviderConfig,
     Security,
@@ -58,7 +57,8 @@ class Found:
 class SourceRun:
     outcome: SourceOutcome
     found: tuple[Found, ...] = ()
-    findings: tuple[Finding, ...] = ()
+    # Redirects that left the user's domain (judged in mailaudit.checks.discovery).
+    redirects: tuple[ForeignRedirect, ...] = ()
     provider: ProviderConfig | None = None
     # Webmail named by a source that has no ProviderConfig (Autodiscover's OWAUrl).
     webmail: str | None = None
@@ -70,7 +70,7 @@ class SourceLog:
 
     source: Source
     attempts: list[Attempt] = field(default_factory=list)
-    findings: list[Finding] = field(default_factory=list)
+    redirects: list[ForeignRedirect] = field(default_factory=list)
 
     def note(self, target: str, outcome: str) -> None:
         self.attempts.append(Attempt(target, outcome))
@@ -81,7 +81,7 @@ class SourceLog:
         return SourceRun(
             SourceOutcome(self.source, status, detail, tuple(self.attempts), len(found)),
             found,
-            tuple(self.findings),
+            tuple(self.redirects),
         )
 
 
@@ -168,19 +168,22 @@ async def autoconfig(
             if trust is Trust.TRUSTED:
                 # Issue 10 item 1: never "trusted" across a redirect into another domain.
                 trust, why = Trust.CONFIRM, f"HTTPS, redirected outside {domain}: {ask}"
-            log.findings.append(
-                finding(
-                    "discovery.cross-domain-redirect",
-                    query.domain,
-                    f"{url} redirected to {foreign[-1]}, outside {domain}: {ask}",
-                    evidence=fetched.chain,
+            log.redirects.append(
+                ForeignRedirect(
+                    source,
+                    url,
+                    foreign[-1],
+                    domain,
+                    tuple(fetched.chain),
+                    target_host=host_of(foreign[-1]),
+                    asked_for=query.address or domain,
                 )
             )
         final = fetched.chain[-1]
         log.note(final, f"found {config.provider_id or 'a config'} {why}")
         found = found_from_config(config, trust, final, via=fetched.chain[:-1])
         run = log.done(SourceStatus.FOUND, f"{final} ({why})", found=found)
-        return SourceRun(run.outcome, run.found, run.findings, config)
+        return SourceRun(run.outcome, run.found, run.redirects, config)
     return log.done(status, "; ".join(a.outcome for a in log.attempts) or "nothing tried")
 
 
@@ -225,7 +228,7 @@ async def ispdb(
             else:
                 found = found_from_config(config, Trust.TRUSTED, path)
                 run = log.done(SourceStatus.FOUND, path, found=found)
-                return SourceRun(run.outcome, run.found, run.findings, config)
+                return SourceRun(run.outcome, run.found, run.redirects, config)
     if base_url is not None:
         for domain in domains:
             url = f"{base_url.rstrip('/')}/{domain}"
@@ -245,7 +248,7 @@ async def ispdb(
             trust = Trust.UNTRUSTED if fetched.has_plain_http_hop else Trust.TRUSTED
             found = found_from_config(config, trust, fetched.chain[-1])
             run = log.done(SourceStatus.FOUND, fetched.chain[-1], found=found)
-            return SourceRun(run.outcome, run.found, run.findings, config)
+            return SourceRun(run.outcome, run.found, run.redirects, config)
     return log.done(
         SourceStatus.NOT_FOUND, f"no ISPDB entry for {', '.join(domains) or 'this domain'}"
     )

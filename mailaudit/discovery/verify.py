@@ -124,17 +124,6 @@ def _speaks_plaintext(message: str) -> bool:
     )
 
 
-def offers_valid_starttls(verification: Verification) -> bool:
-    obs = verification.observation
-    return bool(
-        obs is not None
-        and obs.failure is None
-        and obs.tls is not None
-        and obs.tls.certificate_valid
-        and not obs.scheme.implicit_tls
-    )
-
-
 def probe_key(setting: ServerSetting) -> tuple[Scheme, str, int]:
     return (setting.scheme, setting.host, setting.port)
 

@@ -14,6 +14,7 @@ __all__ = [
     "Attempt",
     "Candidate",
     "DiscoveryResult",
+    "ForeignRedirect",
     "LoginCheck",
     "LoginStatus",
     "Protocol",
@@ -197,6 +198,22 @@ class SourceStatus(StrEnum):
     SKIPPED = "skipped"  # not needed or not applicable
     # Still silent a grace period after trusted sources gave verified settings: not waited for.
     GIVEN_UP = "given-up"
+
+
+@dataclass(frozen=True)
+class ForeignRedirect:
+    """A redirect a source followed out of the user's registrable domain `outside`: from
+    `origin` to `target` (a URL, or "mailto:<address>" for an Autodiscover redirectAddr).
+    `chain` is every URL fetched; `target_host` the host the settings then came from, and
+    `asked_for` the address (or domain) a client would use them for."""
+
+    source: Source
+    origin: str
+    target: str
+    outside: str
+    chain: tuple[str, ...] = ()
+    target_host: str = ""
+    asked_for: str = ""
 
 
 @dataclass(frozen=True)

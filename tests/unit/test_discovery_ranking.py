@@ -3,14 +3,18 @@ recommended, warnings where a published setting and the server disagree."""
 
 from __future__ import annotations
 
-from mailaudit.discovery.ranking import alternative_outgoing, auth_from_mechanisms, choose, judge
+from mailaudit.checks.discovery import judge_discovery
+from mailaudit.checks.facts import DiscoveryFacts
+from mailaudit.discovery.ranking import alternative_outgoing, auth_from_mechanisms, choose
 from mailaudit.discovery.verify import classify
 from mailaudit.model import (
     Candidate,
+    Finding,
     Observation,
     ProbeFailure,
     ProbeStatus,
     Protocol,
+    Recommendation,
     Security,
     ServerSetting,
     Severity,
@@ -23,6 +27,16 @@ from mailaudit.model import (
 
 TLS_OK = TlsSession("TLSv1.3", "TLS_AES_256_GCM_SHA384", 256, True, None, None)
 TLS_BAD = TlsSession("TLSv1.3", "TLS_AES_256_GCM_SHA384", 256, False, "hostname mismatch", None)
+
+
+def judge(
+    domain: str,
+    candidates: list[Candidate],
+    incoming: Recommendation | None,
+    outgoing: Recommendation | None,
+) -> tuple[Finding, ...]:
+    """The discovery check (mailaudit.checks.discovery) on ranked candidates, no redirects."""
+    return judge_discovery(DiscoveryFacts(domain, tuple(candidates), incoming, outgoing)).findings
 
 
 def setting(
