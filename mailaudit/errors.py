@@ -11,7 +11,8 @@
     │                         (autoconfig, Autodiscover XML) cannot be read
     └── UsageError            something the user gave us is unusable (also a ValueError)
         ├── ReportLoadError   mailaudit.report.json_report: a saved report
-        ├── PolicyError       mailaudit.report.policy: a policy file
+        ├── RequirementsError mailaudit.checks.requirements_file: a requirements file
+        │                     (`--requirements`; PolicyError is its older name)
         └── LoadError         mailaudit.serial: JSON that does not fit the model
 
 Probes do not raise for network trouble: they record it in their results ("failures are data");

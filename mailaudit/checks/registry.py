@@ -546,7 +546,7 @@ CHECKS: tuple[Check, ...] = (
 
 # Judged outside an audit's endpoint and domain scopes: discovery's candidates (judged by
 # mailaudit.checks.discovery, called by mailaudit.discovery.run), ISPDB files (`mailaudit ispdb
-# lint`), and a requirements file applied to a finished report (mailaudit.report.policy); rows
+# lint`), and a requirements file applied to a finished report (checks/requirements.py); rows
 # without a judge list the ids they raise.
 CHECKS += (
     Check(

@@ -25,7 +25,11 @@ from mailaudit.names import ascii_host
 from mailaudit.report.exit_codes import exit_code
 from mailaudit.report.formats import FORMATS, render_report
 from mailaudit.report.outcome import AuditStatus, FleetOutcome, fleet_outcome
-from mailaudit.report.policy import PolicyError, apply_policy, load_policy
+from mailaudit.report.requirements import (
+    RequirementsError,
+    apply_requirements,
+    load_requirements,
+)
 from mailaudit.report.text import progress_callback
 
 
@@ -75,8 +79,9 @@ from mailaudit.report.text import progress_callback
 )
 @fail_on_option(help="Exit 1 when an unwaived finding reaches this severity.")
 @click.option(
+    "--requirements",
     "--policy",
-    "policy_file",
+    "requirements_file",
     type=click.Path(exists=True, dir_okay=False),
     help="Policy file (mailaudit.toml): required endpoints, requirements, waivers.",
 )
@@ -125,7 +130,7 @@ def audit(
     relay_test_domain: str,
     scope_domains: tuple[str, ...],
     fail_on: str | None,
-    policy_file: str | None,
+    requirements_file: str | None,
     fmt: str,
     json_out: str | None,
     html_out: str | None,
@@ -161,10 +166,10 @@ def audit(
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
     try:
-        # Read the policy before scanning: a broken policy file is a usage error, found at once.
-        policy = load_policy(policy_file) if policy_file else None
-    except PolicyError as exc:
-        click.echo(f"Error: policy file: {exc}", err=True)
+        # Read it before scanning: a broken requirements file is a usage error, found at once.
+        required = load_requirements(requirements_file) if requirements_file else None
+    except RequirementsError as exc:
+        click.echo(f"Error: requirements file: {exc}", err=True)
         sys.exit(EXIT_USAGE)
     # An --endpoint names its host: the user opted into it even on a private address.
     ctx = Context.create(settings_from(**network, named_targets=tuple(e.host for e in extra)))
@@ -183,7 +188,7 @@ def audit(
         scope=tuple(d.lower().rstrip(".") for d in scope_domains),
         progress=progress,
     )
-    outputs = (json_out, html_out, sarif_out, junit_out, policy_file)
+    outputs = (json_out, html_out, sarif_out, junit_out, requirements_file)
     # A streamed fleet that only wants the summary builds no Report: memory stays flat in N.
     streamed_only = bool(jsonl_out) and quiet and fmt == "text" and not any(outputs)
     tally = FleetTally(Severity(fail_on) if fail_on else None) if streamed_only else None
@@ -198,8 +203,8 @@ def audit(
         assert tally is not None
         print_outcome(FleetOutcome(tuple(tally.outcomes)), to_stderr=False)
         sys.exit(tally.exit_code())
-    if policy is not None:
-        report = apply_policy(report, policy, ctx.clock().date())  # the run's clock
+    if required is not None:
+        report = apply_requirements(report, required, ctx.clock().date())  # the run's clock
     for path, kind in (
         (json_out, "json"),
         (html_out, "html"),

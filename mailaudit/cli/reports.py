@@ -3,6 +3,7 @@ re-scan anything."""
 
 from __future__ import annotations
 
+import datetime as dt
 import sys
 from pathlib import Path
 
@@ -17,7 +18,7 @@ from mailaudit.report import formats
 from mailaudit.report.diff import diff_exit_code, diff_reports, render_diff_json, render_diff_text
 from mailaudit.report.exit_codes import exit_code
 from mailaudit.report.json_report import ReportLoadError, load_report
-from mailaudit.report.policy import PolicyError, apply_policy_file
+from mailaudit.report.requirements import RequirementsError, apply_requirements_file
 from mailaudit.report.schema import schema_text
 
 
@@ -30,6 +31,11 @@ def _load(path: str) -> Report:
     except (ReportLoadError, JsonlError, OSError) as exc:
         click.echo(f"Error: {exc}", err=True)
         sys.exit(EXIT_USAGE)
+
+
+def _today() -> dt.date:
+    """The day waivers are judged on: UTC, like an audit run's clock (Context's default)."""
+    return dt.datetime.now(dt.UTC).date()
 
 
 def _write(text: str, output: str | None) -> None:
@@ -59,10 +65,12 @@ def _write(text: str, output: str | None) -> None:
     help="Write to this file instead of standard output.",
 )
 @click.option(
+    "--requirements",
     "--policy",
-    "policy_file",
+    "requirements_file",
     type=click.Path(exists=True, dir_okay=False),
-    help="Apply this policy file (mailaudit.toml) first: requirements and waivers.",
+    help="Apply this requirements file (mailaudit.toml) first: requirements and waivers "
+    "(--policy is its older name).",
 )
 @fail_on_option(
     help="Exit 1 when an unwaived finding reaches this severity (3 when something could not "
@@ -74,7 +82,7 @@ def report(
     results: str,
     fmt: str,
     output: str | None,
-    policy_file: str | None,
+    requirements_file: str | None,
     fail_on: str | None,
     quiet: bool,
     verbose: bool,
@@ -82,13 +90,13 @@ def report(
     """Re-render a saved JSON report (from `audit --json`) as text, json, html, sarif or junit.
 
     Nothing is scanned again. Exit status: 0, or with --fail-on: 1 findings at or above it,
-    3 something could not be tested; 2 unreadable report or policy.
+    3 something could not be tested; 2 unreadable report or requirements file.
     """
     loaded = _load(results)
     try:
-        loaded = apply_policy_file(loaded, policy_file)
-    except PolicyError as exc:
-        click.echo(f"Error: policy file: {exc}", err=True)
+        loaded = apply_requirements_file(loaded, requirements_file, today=_today())
+    except RequirementsError as exc:
+        click.echo(f"Error: requirements file: {exc}", err=True)
         sys.exit(EXIT_USAGE)
     color = fmt == "text" and not output and sys.stdout.isatty()
     try:
@@ -120,22 +128,24 @@ def schema() -> None:
     show_default=True,
 )
 @click.option(
+    "--requirements",
     "--policy",
-    "policy_file",
+    "requirements_file",
     type=click.Path(exists=True, dir_okay=False),
-    help="Apply this policy file's waivers to the NEW report first.",
+    help="Apply this requirements file to the NEW report first (its waivers, and the "
+    "requirements; --policy is its older name).",
 )
-def diff(old: str, new: str, fail_on: str, fmt: str, policy_file: str | None) -> None:
+def diff(old: str, new: str, fail_on: str, fmt: str, requirements_file: str | None) -> None:
     """Compare two saved reports: new, resolved and unchanged findings (by id and subject).
 
     Exit status: 0 no new unwaived finding at or above --fail-on, 1 there is one, 2 unreadable
-    report or policy. For "this release must not make mail security worse".
+    report or requirements file. For "this release must not make mail security worse".
     """
     before, after = _load(old), _load(new)
     try:
-        after = apply_policy_file(after, policy_file)
-    except PolicyError as exc:
-        click.echo(f"Error: policy file: {exc}", err=True)
+        after = apply_requirements_file(after, requirements_file, today=_today())
+    except RequirementsError as exc:
+        click.echo(f"Error: requirements file: {exc}", err=True)
         sys.exit(EXIT_USAGE)
     result = diff_reports(before, after)
     threshold = Severity(fail_on)

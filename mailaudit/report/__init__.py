@@ -1,5 +1,5 @@
 """Reports: one `Report` model rendered as JSON (with a committed JSON Schema), HTML, terminal
-text, SARIF 2.1.0 and JUnit XML; policy files with waivers; diffs; CI exit codes.
+text, SARIF 2.1.0 and JUnit XML; requirements files with waivers; diffs; CI exit codes.
 
 The Report itself and its parts live in `mailaudit.model`. Names are loaded on first use, so
 scanning code never pulls in jinja2 or rich.
@@ -23,15 +23,21 @@ if TYPE_CHECKING:
         parse_report,
     )
     from mailaudit.report.junit import render_junit
-    from mailaudit.report.policy import (
+    from mailaudit.report.requirements import (
         Policy,
         PolicyError,
         Requirement,
+        Requirements,
+        RequirementsError,
         Waiver,
         apply_policy,
         apply_policy_file,
+        apply_requirements,
+        apply_requirements_file,
         load_policy,
+        load_requirements,
         parse_policy,
+        parse_requirements,
     )
     from mailaudit.report.sarif import render_sarif
     from mailaudit.report.schema import json_schema
@@ -52,14 +58,21 @@ _WHERE = {
     "progress_callback": "text",
     "render_sarif": "sarif",
     "render_junit": "junit",
-    "Policy": "policy",
-    "PolicyError": "policy",
-    "Requirement": "policy",
-    "Waiver": "policy",
-    "apply_policy": "policy",
-    "apply_policy_file": "policy",
-    "load_policy": "policy",
-    "parse_policy": "policy",
+    "Requirements": "requirements",
+    "RequirementsError": "requirements",
+    "Requirement": "requirements",
+    "Waiver": "requirements",
+    "apply_requirements": "requirements",
+    "apply_requirements_file": "requirements",
+    "load_requirements": "requirements",
+    "parse_requirements": "requirements",
+    # The older names ("policy file").
+    "Policy": "requirements",
+    "PolicyError": "requirements",
+    "apply_policy": "requirements",
+    "apply_policy_file": "requirements",
+    "load_policy": "requirements",
+    "parse_policy": "requirements",
     "ReportDiff": "diff",
     "diff_exit_code": "diff",
     "diff_reports": "diff",
@@ -77,9 +90,13 @@ __all__ = [
     "ReportDiff",
     "ReportLoadError",
     "Requirement",
+    "Requirements",
+    "RequirementsError",
     "Waiver",
     "apply_policy",
     "apply_policy_file",
+    "apply_requirements",
+    "apply_requirements_file",
     "diff_exit_code",
     "diff_reports",
     "domain_summary",
@@ -88,8 +105,10 @@ __all__ = [
     "json_schema",
     "load_policy",
     "load_report",
+    "load_requirements",
     "parse_policy",
     "parse_report",
+    "parse_requirements",
     "progress_callback",
     "render_html",
     "render_junit",

@@ -17,7 +17,7 @@ from mailaudit.net.http import HttpError
 from mailaudit.protocols.errors import ProtocolError
 from mailaudit.protocols.smtp import SmtpReplyReader
 from mailaudit.report.json_report import ReportLoadError, parse_report
-from mailaudit.report.policy import PolicyError, parse_policy
+from mailaudit.report.requirements import PolicyError, RequirementsError, parse_requirements
 from mailaudit.serial import LoadError
 
 
@@ -29,7 +29,7 @@ def test_boundary_errors_share_the_root(error: type[Exception]) -> None:
     assert issubclass(error, mailaudit.MailauditError)
 
 
-@pytest.mark.parametrize("error", [ReportLoadError, PolicyError, LoadError])
+@pytest.mark.parametrize("error", [ReportLoadError, RequirementsError, PolicyError, LoadError])
 def test_usage_errors_are_value_errors_under_the_root(error: type[Exception]) -> None:
     assert issubclass(error, mailaudit.UsageError)
     assert issubclass(error, mailaudit.MailauditError)
@@ -42,7 +42,7 @@ def test_real_failures_are_caught_by_the_root() -> None:
         lambda: Endpoint.parse("gopher://mail.example.test"),
         lambda: Endpoint.parse("smtp://mail.example.test:twenty-five"),
         lambda: parse_report("{not json"),
-        lambda: parse_policy("[[require]]\nport = 'x'\n", source="policy.toml"),
+        lambda: parse_requirements("[[require]]\nport = 'x'\n", source="policy.toml"),
         lambda: parse_document(b"<a><b></a>"),
         lambda: _read_smtp(b"abc nonsense\r\n"),
     ]

@@ -18,9 +18,13 @@ EXPECTED = {
     "ReportDiff",
     "ReportLoadError",
     "Requirement",
+    "Requirements",
+    "RequirementsError",
     "Waiver",
     "apply_policy",
     "apply_policy_file",
+    "apply_requirements",
+    "apply_requirements_file",
     "diff_exit_code",
     "diff_reports",
     "domain_summary",
@@ -29,8 +33,10 @@ EXPECTED = {
     "json_schema",
     "load_policy",
     "load_report",
+    "load_requirements",
     "parse_policy",
     "parse_report",
+    "parse_requirements",
     "progress_callback",
     "render_report",
     "render_html",
@@ -78,3 +84,12 @@ def test_only_the_terminal_renderer_imports_rich() -> None:
 
     assert set(importing) <= {"report/text.py", "cli/reports.py", "cli/audit.py", "cli/outputs.py"}
     assert "report/text.py" in importing
+
+
+def test_the_older_policy_names_are_the_requirements_names() -> None:
+    assert report_api.Policy is report_api.Requirements
+    assert report_api.PolicyError is report_api.RequirementsError
+    assert report_api.apply_policy is report_api.apply_requirements
+    assert report_api.apply_policy_file is report_api.apply_requirements_file
+    assert report_api.load_policy is report_api.load_requirements
+    assert report_api.parse_policy is report_api.parse_requirements

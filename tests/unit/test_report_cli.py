@@ -75,6 +75,19 @@ def test_report_applies_a_policy(saved: Path) -> None:
     assert "(waived: lab (waiver until 2999-01-01))" in out
 
 
+def test_report_applies_a_requirements_file(saved: Path) -> None:
+    required = saved.with_name("mailaudit.toml")
+    required.write_text(
+        '[[waiver]]\nid = "smtp.open-relay"\nreason = "lab"\nexpires = 2999-01-01\n',
+        encoding="utf-8",
+    )
+
+    code, out = _run("report", str(saved), "--requirements", str(required), "--fail-on", "critical")
+
+    assert code == 3
+    assert "(waived: lab (waiver until 2999-01-01))" in out
+
+
 @pytest.mark.parametrize(
     ("content", "message"),
     [("{", "not JSON"), ('{"schema_version": "1.0"}', "'run' is a required property")],
@@ -96,7 +109,7 @@ def test_bad_policy_is_a_usage_error(saved: Path) -> None:
     code, out = _run("report", str(saved), "--policy", str(policy))
 
     assert code == 2
-    assert "policy file" in out
+    assert "requirements file" in out
 
 
 def test_schema_command_prints_the_committed_schema() -> None:

@@ -7,6 +7,8 @@ from pathlib import Path
 import pytest
 
 from mailaudit.checks.catalogue import CATALOGUE
+from mailaudit.checks.requirements import apply_requirements
+from mailaudit.checks.requirements_file import RequirementsError, parse_requirements
 from mailaudit.model import (
     CheckStatus,
     CipherSuite,
@@ -20,13 +22,7 @@ from mailaudit.model import (
     TlsVersion,
 )
 from mailaudit.report.exit_codes import EXIT_FINDINGS, EXIT_NOT_TESTED, exit_code
-from mailaudit.report.policy import (
-    PolicyError,
-    apply_policy,
-    apply_policy_file,
-    load_policy,
-    parse_policy,
-)
+from mailaudit.report.requirements import apply_requirements_file, load_requirements
 from tests.unit.report_samples import clean_report, relay_report
 
 TODAY = dt.date(2026, 11, 27)
@@ -59,7 +55,7 @@ def test_active_waiver_marks_the_finding_waived_and_stops_it_failing_ci() -> Non
     report = relay_report()
     assert exit_code(report, Severity.CRITICAL) == EXIT_FINDINGS
 
-    waived = apply_policy(report, parse_policy(WAIVE_RELAY), TODAY)
+    waived = apply_requirements(report, parse_requirements(WAIVE_RELAY), TODAY)
 
     relay = _finding(waived, "smtp.open-relay")
     assert relay.waived == "lab server, relays on purpose (waiver until 2027-01-01)"
@@ -70,7 +66,9 @@ def test_active_waiver_marks_the_finding_waived_and_stops_it_failing_ci() -> Non
 
 
 def test_expired_waiver_stops_waiving_and_is_reported() -> None:
-    on_expiry_day = apply_policy(relay_report(), parse_policy(WAIVE_RELAY), dt.date(2027, 1, 1))
+    on_expiry_day = apply_requirements(
+        relay_report(), parse_requirements(WAIVE_RELAY), dt.date(2027, 1, 1)
+    )
 
     assert _finding(on_expiry_day, "smtp.open-relay").waived is None
     expired = _finding(on_expiry_day, "policy.waiver-expired")
@@ -83,7 +81,7 @@ def test_expired_waiver_stops_waiving_and_is_reported() -> None:
 
 
 def test_waiver_without_subject_covers_every_subject() -> None:
-    policy = parse_policy(
+    policy = parse_requirements(
         """
         [[waiver]]
         id = "endpoint.unreachable"
@@ -92,29 +90,31 @@ def test_waiver_without_subject_covers_every_subject() -> None:
         """
     )
 
-    waived = apply_policy(relay_report(), policy, TODAY)
+    waived = apply_requirements(relay_report(), policy, TODAY)
 
     assert _finding(waived, "endpoint.unreachable").waived
     assert _finding(waived, "smtp.open-relay").waived is None
 
 
 def test_waiver_for_another_subject_waives_nothing() -> None:
-    policy = parse_policy(WAIVE_RELAY.replace("smtp://mail.relay.test", "smtp://mail.other.test"))
+    policy = parse_requirements(
+        WAIVE_RELAY.replace("smtp://mail.relay.test", "smtp://mail.other.test")
+    )
 
-    waived = apply_policy(relay_report(), policy, TODAY)
+    waived = apply_requirements(relay_report(), policy, TODAY)
 
     assert all(f.waived is None for f in waived.all_findings())
 
 
 def test_missing_required_endpoint_is_a_finding_on_its_domain() -> None:
-    policy = parse_policy(
+    policy = parse_requirements(
         """
         [[require]]
         url = "smtps://smtp.relay.test"
         """
     )
 
-    result = apply_policy(relay_report(), policy, TODAY)
+    result = apply_requirements(relay_report(), policy, TODAY)
 
     domain = result.domains[0]
     assert [f.id for f in domain.findings][-1] == "policy.endpoint-missing"
@@ -124,11 +124,11 @@ def test_missing_required_endpoint_is_a_finding_on_its_domain() -> None:
 
 
 def test_required_endpoint_that_does_not_answer_is_missing() -> None:
-    policy = parse_policy(
+    policy = parse_requirements(
         '[[require]]\nurl = "submission://smtp.relay.test"\nmin_tls = "TLSv1.2"\n'
     )
 
-    result = apply_policy(relay_report(), policy, TODAY)
+    result = apply_requirements(relay_report(), policy, TODAY)
     submission = result.endpoint("127.0.0.21:587")
 
     assert "policy.endpoint-missing" in [f.id for f in submission.findings]
@@ -140,7 +140,7 @@ def test_required_endpoint_that_does_not_answer_is_missing() -> None:
 
 
 def test_requirements_pass_on_a_good_endpoint() -> None:
-    policy = parse_policy(
+    policy = parse_requirements(
         """
         [[require]]
         url = "smtp://mail.good.test"
@@ -150,7 +150,7 @@ def test_requirements_pass_on_a_good_endpoint() -> None:
         """
     )
 
-    result = apply_policy(clean_report(), policy, TODAY)
+    result = apply_requirements(clean_report(), policy, TODAY)
     mx = result.endpoints[0]
 
     assert [f.id for f in mx.findings] == []
@@ -179,13 +179,13 @@ def test_requirements_fail_with_findings() -> None:
     report = dataclasses.replace(
         report, endpoints=(dataclasses.replace(mx, observation=observation),)
     )
-    policy = parse_policy(
+    policy = parse_requirements(
         '[[require]]\nurl = "smtp://mail.good.test"\nmin_tls = "TLSv1.2"\n'
         "auth_after_tls_only = true\nvalid_certificate = true\n"
     )
 
     # When the policy is applied
-    result = apply_policy(report, policy, TODAY)
+    result = apply_requirements(report, policy, TODAY)
 
     # Then each requirement failed with its own finding and check run
     details = [f.detail for f in result.endpoints[0].findings]
@@ -218,9 +218,9 @@ def test_min_tls_uses_the_tls_scan_when_the_report_has_one() -> None:
     report = dataclasses.replace(
         clean, endpoints=(dataclasses.replace(endpoint, tls_scan=scan), *clean.endpoints[1:])
     )
-    result = apply_policy(
+    result = apply_requirements(
         report,
-        parse_policy('[[require]]\nurl = "smtp://mail.good.test"\nmin_tls = "TLSv1.2"\n'),
+        parse_requirements('[[require]]\nurl = "smtp://mail.good.test"\nmin_tls = "TLSv1.2"\n'),
         TODAY,
     )
 
@@ -230,9 +230,9 @@ def test_min_tls_uses_the_tls_scan_when_the_report_has_one() -> None:
 
 def test_required_endpoint_in_a_report_without_domains() -> None:
     report = dataclasses.replace(clean_report(), domains=())
-    policy = parse_policy('[[require]]\nurl = "imaps://imap.staging.test"\n')
+    policy = parse_requirements('[[require]]\nurl = "imaps://imap.staging.test"\n')
 
-    result = apply_policy(report, policy, TODAY)
+    result = apply_requirements(report, policy, TODAY)
 
     assert [d.domain for d in result.domains] == ["imap.staging.test"]
     assert result.domains[0].findings[0].id == "policy.endpoint-missing"
@@ -262,27 +262,27 @@ def test_required_endpoint_in_a_report_without_domains() -> None:
     ],
 )
 def test_invalid_policies_are_rejected_with_the_place(text: str, message: str) -> None:
-    with pytest.raises(PolicyError, match=message):
-        parse_policy(text, source="p.toml")
+    with pytest.raises(RequirementsError, match=message):
+        parse_requirements(text, source="p.toml")
 
 
-def test_load_policy_file(tmp_path: Path) -> None:
+def test_load_requirements_file(tmp_path: Path) -> None:
     path = tmp_path / "mailaudit.toml"
     path.write_text(WAIVE_RELAY, encoding="utf-8")
 
-    policy = load_policy(path)
+    policy = load_requirements(path)
 
     assert policy.source == str(path)
     assert policy.waivers[0].expires == dt.date(2027, 1, 1)
-    assert apply_policy_file(relay_report(), None) == relay_report()
-    assert apply_policy_file(relay_report(), path, TODAY).extra["policy"] == str(path)
-    with pytest.raises(PolicyError, match=r"nothing\.toml"):
-        load_policy(tmp_path / "nothing.toml")
+    assert apply_requirements_file(relay_report(), None, today=TODAY) == relay_report()
+    assert apply_requirements_file(relay_report(), path, today=TODAY).extra["policy"] == str(path)
+    with pytest.raises(RequirementsError, match=r"nothing\.toml"):
+        load_requirements(tmp_path / "nothing.toml")
 
 
-def test_apply_policy_leaves_the_input_unchanged() -> None:
+def test_apply_requirements_leaves_the_input_unchanged() -> None:
     report = relay_report()
 
-    apply_policy(report, parse_policy(WAIVE_RELAY), TODAY)
+    apply_requirements(report, parse_requirements(WAIVE_RELAY), TODAY)
 
     assert report == relay_report()
