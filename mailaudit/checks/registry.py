@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator
 from mailaudit.checks import (
     audit_discovery,
     discovery,
+    ispdb,
     protocol_banner,
     protocol_enum,
     protocol_host,
@@ -579,8 +580,8 @@ CHECKS += (
             "discovery.ispdb-invalid",
         ),
         applies_to="config-v1.1.xml files (mailaudit ispdb lint)",
-        needs=("the files",),
-        judge=None,
+        needs=("each file as written: servers, placeholders",),
+        judge=ispdb.judge_ispdb_file,
     ),
     Check(
         name="scope",

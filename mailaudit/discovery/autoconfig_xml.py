@@ -9,13 +9,13 @@ the first it supports).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from mailaudit.discovery.query import Query
 from mailaudit.discovery.xmlsafe import ConfigError, child, child_text, local_name, parse_document
 from mailaudit.model import (
     Protocol,
     ProviderConfig,
+    RawProvider,
+    RawServer,
     Security,
     ServerSetting,
     UsernameForm,
@@ -36,29 +36,6 @@ _DEFAULT_PORT = {
     (Protocol.SMTP, Security.STARTTLS): 587,
     (Protocol.SMTP, Security.PLAIN): 587,
 }
-
-
-@dataclass(frozen=True)
-class RawServer:
-    """A server element as written, before placeholder substitution (the linter needs this)."""
-
-    direction: str  # incomingServer | outgoingServer
-    type: str
-    hostname: str | None
-    port: str | None
-    socket_type: str | None
-    username: str | None
-    authentication: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class RawProvider:
-    provider_id: str
-    display_name: str | None
-    domains: tuple[str, ...]
-    servers: tuple[RawServer, ...]
-    webmail: str | None
-    documentation: tuple[str, ...]
 
 
 def read_raw(data: bytes) -> RawProvider:

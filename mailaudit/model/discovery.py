@@ -15,10 +15,14 @@ __all__ = [
     "Candidate",
     "DiscoveryResult",
     "ForeignRedirect",
+    "IspdbFile",
     "LoginCheck",
     "LoginStatus",
+    "PlaceholderUse",
     "Protocol",
     "ProviderConfig",
+    "RawProvider",
+    "RawServer",
     "Recommendation",
     "Security",
     "ServerSetting",
@@ -286,3 +290,49 @@ class DiscoveryResult:
     # Names whose addresses the SSRF guard refused (never contacted).
     refused_targets: tuple[RefusedTarget, ...] = ()
     elapsed_ms: int = 0
+
+
+# --- config-v1.1.xml as written (ISPDB lint) -------------------------------------------------
+@dataclass(frozen=True)
+class RawServer:
+    """A server element as written, before placeholder substitution (the linter needs this)."""
+
+    direction: str  # incomingServer | outgoingServer
+    type: str
+    hostname: str | None
+    port: str | None
+    socket_type: str | None
+    username: str | None
+    authentication: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class RawProvider:
+    provider_id: str
+    display_name: str | None
+    domains: tuple[str, ...]
+    servers: tuple[RawServer, ...]
+    webmail: str | None
+    documentation: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class PlaceholderUse:
+    """Something that looks like a placeholder (%NAME%) in an element's text or attribute."""
+
+    tag: str
+    value: str
+    name: str  # without the percent signs
+    closed: bool  # ends in "%"
+    known: bool  # one of the placeholders clients substitute
+
+
+@dataclass(frozen=True)
+class IspdbFile:
+    """One config-v1.1.xml file as the linter read it: unreadable (`error`), or its provider
+    and the placeholders it uses."""
+
+    name: str
+    error: str | None = None
+    provider: RawProvider | None = None
+    placeholders: tuple[PlaceholderUse, ...] = ()
