@@ -70,6 +70,7 @@ class Context:
         resolver: Resolver | None = None,
         clock: Callable[[], datetime] = _utcnow,
         monotonic: Callable[[], float] = time.monotonic,
+        politeness: Politeness | None = None,
     ) -> Context:
         settings = settings or Settings()
         if resolver is None:
@@ -87,7 +88,7 @@ class Context:
                 resolver=resolver,
                 verifying_tls=verifying_context(settings.ca_file),
                 permissive_tls=permissive_context(),
-                politeness=Politeness(settings.limits, monotonic=monotonic),
+                politeness=politeness or Politeness(settings.limits, monotonic=monotonic),
                 memo=RunMemo(),
                 address_guard=resolver.guard,
                 clock=clock,

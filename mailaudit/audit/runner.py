@@ -32,7 +32,17 @@ from mailaudit.model import Endpoint, Report, RunInfo
 from mailaudit.names import ascii_host
 from mailaudit.probes.protocol_audit import DEFAULT_RELAY_TEST_DOMAIN
 
-__all__ = ["AuditOptions", "FleetRun", "FleetSink", "domain_units", "run_audit", "run_fleet"]
+__all__ = [
+    "AuditOptions",
+    "Engine",
+    "FleetRun",
+    "FleetSink",
+    "LocalEngine",
+    "domain_units",
+    "gather_domain_safely",
+    "run_audit",
+    "run_fleet",
+]
 
 
 @dataclass(frozen=True)
@@ -105,6 +115,44 @@ def domain_units(
             yield DomainUnit(host, options, endpoints_only=True, explicit=mine)
 
 
+class Engine(Protocol):
+    """Where the units run: on this event loop (`LocalEngine`) or on a cluster's workers
+    (`mailaudit.audit.dask_engine`). Planning and joining stay with `run_fleet` either way, so
+    every engine gives the same answers."""
+
+    # Domain units in flight at once.
+    lanes: int
+
+    async def domain(self, unit: DomainUnit) -> DomainFacts: ...
+
+    async def endpoint(self, unit: EndpointUnit) -> EndpointFacts: ...
+
+
+class LocalEngine:
+    """The units run on this process's event loop, with the run's Context."""
+
+    def __init__(self, ctx: Context, options: UnitOptions) -> None:
+        self._ctx = ctx
+        self._worker = EndpointWorker(ctx, options)
+        self.lanes = max(1, ctx.settings.limits.domain_concurrency)
+
+    async def domain(self, unit: DomainUnit) -> DomainFacts:
+        return await gather_domain_safely(self._ctx, unit)
+
+    async def endpoint(self, unit: EndpointUnit) -> EndpointFacts:
+        return await self._worker.run(unit)
+
+
+async def gather_domain_safely(ctx: Context, unit: DomainUnit) -> DomainFacts:
+    """The domain phase; a bug costs one domain ("not audited"), never the fleet."""
+    try:
+        return await gather_domain(ctx, unit)
+    except Exception as exc:
+        return DomainFacts(
+            unit.domain, unit.endpoints_only, (), (), errors=(f"not audited: {exc!r}",)
+        )
+
+
 async def run_fleet(
     ctx: Context,
     units: Iterable[DomainUnit],
@@ -114,11 +162,13 @@ async def run_fleet(
     done: FleetRun | None = None,
     progress: Callable[[str], None] | None = None,
     keep_facts: bool = True,
+    engine: Engine | None = None,
 ) -> FleetRun:
     """Run every domain unit; `done` holds the facts of an interrupted run (resume): its
     domains are not gathered again, its endpoints not probed again. Without `keep_facts` the
     domains' facts go to the sink only (flat memory for a streamed run); `run.domains` stays
     empty."""
+    engine = engine or LocalEngine(ctx, options)
     say = progress or (lambda _text: None)
     # A progress display that counts domains (report/progress.py) says so with domain_done()
     on_domain = getattr(progress, "domain_done", None)
@@ -134,12 +184,11 @@ async def run_fleet(
             run.endpoints[ef.key] = ef
         planner.mark_done(done.endpoints)
     resumed = {f.domain: f for f in (done.domains if done else [])}
-    worker = EndpointWorker(ctx, options)
     background: set[asyncio.Task[None]] = set()
 
     async def endpoint(unit: EndpointUnit, future: asyncio.Future[None]) -> None:
         try:
-            facts = await worker.run(unit)
+            facts = await engine.endpoint(unit)
             judged.add(facts)
             run.endpoints[facts.key] = facts
             if sink is not None:
@@ -205,17 +254,12 @@ async def run_fleet(
         if unit.domain in resumed:
             arrived[index] = (resumed[unit.domain], True)
         else:
-            try:
-                facts = await gather_domain(ctx, unit)
-            except Exception as exc:  # a bug must cost one domain, not the fleet
-                facts = DomainFacts(
-                    unit.domain, unit.endpoints_only, (), (), errors=(f"not audited: {exc!r}",)
-                )
+            facts = await engine.domain(unit)
             arrived[index] = (facts, False)
         plan_in_order()
 
     numbered = enumerate(units)
-    lanes = max(1, ctx.settings.limits.domain_concurrency)
+    lanes = engine.lanes
 
     async def lane() -> None:
         for index, unit in numbered:  # the lanes share one iterator: bounded, streaming

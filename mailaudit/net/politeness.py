@@ -10,20 +10,34 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Hashable
-from contextlib import asynccontextmanager
-from typing import Any, TypeVar, cast
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
+from typing import Any, Protocol, TypeVar, cast
 
 from mailaudit.settings import Limits
 
 T = TypeVar("T")
 
 
+class AddressGate(Protocol):
+    """A limit on connections at once to one address shared with other processes (a Dask
+    cluster's workers), held around every connection on top of this process's own slots."""
+
+    def hold(self, address: str) -> AbstractAsyncContextManager[None]: ...
+
+
 class Politeness:
     """The run's connection limits; one per run, shared by every derived Context."""
 
-    def __init__(self, limits: Limits, *, monotonic: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        limits: Limits,
+        *,
+        monotonic: Callable[[], float] = time.monotonic,
+        gate: AddressGate | None = None,
+    ) -> None:
         self._limits = limits
         self._monotonic = monotonic
+        self._gate = gate
         self._global = asyncio.Semaphore(limits.max_concurrency)
         self._per_address: dict[str, asyncio.Semaphore] = {}
         self._per_endpoint: dict[tuple[str, int], asyncio.Semaphore] = {}
@@ -48,11 +62,14 @@ class Politeness:
             per_endpoint = self._per_endpoint[(address, port)] = asyncio.Semaphore(
                 limits.connections_per_endpoint
             )
-        async with per_address, per_endpoint:
+        async with per_address, per_endpoint, self._shared(address):
             await self._pace(address)
             key = (address, port)
             self.connections[key] = self.connections.get(key, 0) + 1
             yield
+
+    def _shared(self, address: str) -> AbstractAsyncContextManager[None]:
+        return self._gate.hold(address) if self._gate is not None else nullcontext()
 
     async def _pace(self, address: str) -> None:
         rate = self._limits.connections_per_second_per_address
