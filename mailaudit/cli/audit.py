@@ -139,6 +139,7 @@ def audit(
     domains_file: str | None,
     jsonl_out: str | None,
     resume: bool,
+    dask_target: str | None,
     quiet: bool,
     verbose: bool,
     **network: Any,
@@ -194,7 +195,13 @@ def audit(
     tally = FleetTally(Severity(fail_on) if fail_on else None) if streamed_only else None
     try:
         report = run_fleet_command(
-            ctx, domain_list, options, jsonl_out=jsonl_out, resume=resume, tally=tally
+            ctx,
+            domain_list,
+            options,
+            jsonl_out=jsonl_out,
+            resume=resume,
+            tally=tally,
+            dask_target=dask_target,
         )
     finally:
         if progress is not None:

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib.util
 import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
@@ -21,6 +22,9 @@ from mailaudit.context import Context
 from mailaudit.model import Finding, Report, Severity
 from mailaudit.report.exit_codes import EXIT_INTERRUPTED, EXIT_USAGE, outcome_exit_code
 from mailaudit.report.outcome import AuditStatus, DomainOutcome, FleetOutcome
+
+if TYPE_CHECKING:
+    from mailaudit.audit.dask_engine import DaskTarget
 
 __all__ = [
     "FleetTally",
@@ -51,6 +55,13 @@ def fleet_options(func: F) -> F:
                 type=click.Path(dir_okay=False),
                 help="Stream one JSON record per domain (and per endpoint) to this file as "
                 "each completes; `mailaudit report FILE.jsonl` renders it later.",
+            ),
+            click.option(
+                "--dask",
+                "dask_target",
+                metavar="local:N|tcp://HOST:PORT",
+                help="Run the fleet on a Dask cluster: 'local:N' starts N worker processes here, "
+                "an address joins a running scheduler (needs pip install 'mailaudit[dask]').",
             ),
             click.option(
                 "--resume",
@@ -139,10 +150,13 @@ def run_fleet_command(
     jsonl_out: str | None,
     resume: bool,
     tally: FleetTally | None = None,
+    dask_target: str | None = None,
 ) -> Report | None:
     """Run the audit, streaming to `jsonl_out`; Ctrl-C exits 130 with the stream intact. With a
-    `tally` no Report is built (None): the facts go to the stream only, memory stays flat."""
+    `tally` no Report is built (None): the facts go to the stream only, memory stays flat.
+    With `dask_target` the units run on a Dask cluster (issue 12)."""
     units = options.units()
+    target = _dask_target(dask_target) if dask_target else None
     done = FleetRun(started_at=ctx.clock().isoformat())
     if resume:
         if not jsonl_out:
@@ -163,17 +177,33 @@ def run_fleet_command(
             if fresh:
                 sink.header(units, done.started_at)
         try:
-            run = asyncio.run(
-                run_fleet(
-                    ctx,
-                    work,
-                    units,
-                    sink=tally or sink,
-                    done=done,
-                    progress=options.progress,
-                    keep_facts=tally is None,
+            if target is None:
+                run = asyncio.run(
+                    run_fleet(
+                        ctx,
+                        work,
+                        units,
+                        sink=tally or sink,
+                        done=done,
+                        progress=options.progress,
+                        keep_facts=tally is None,
+                    )
                 )
-            )
+            else:
+                from mailaudit.audit.dask_engine import run_fleet_on_dask
+
+                run, _ = asyncio.run(
+                    run_fleet_on_dask(
+                        ctx,
+                        target,
+                        work,
+                        units,
+                        sink=tally or sink,
+                        done=done,
+                        progress=options.progress,
+                        keep_facts=tally is None,
+                    )
+                )
         except KeyboardInterrupt:
             hint = (
                 f"finished domains are in {jsonl_out}; run the same command with --resume "
@@ -188,6 +218,20 @@ def run_fleet_command(
     if tally is not None:
         return None
     return fleet_report(ctx, run, relay_test_domain=options.relay_test_domain)
+
+
+def _dask_target(spec: str) -> DaskTarget:
+    """Checked before any network work: a bad spec or a missing extra is a usage error."""
+    if importlib.util.find_spec("distributed") is None:
+        click.echo("Error: --dask: Dask is not installed: pip install 'mailaudit[dask]'", err=True)
+        sys.exit(EXIT_USAGE)
+    from mailaudit.audit.dask_engine import parse_dask_target
+
+    try:
+        return parse_dask_target(spec)
+    except ValueError as exc:
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(EXIT_USAGE)
 
 
 def _resumable(path: str, options: AuditOptions) -> FleetRun:
