@@ -1,0 +1,172 @@
+"""The fleet on Dask (issue 12): the lab fleet audited by the local engine, by `--dask local:1`
+and by `--dask local:2`, in one run. Prints figures; not a test.
+
+    # as root, inside the lab's network namespace, with the lab running:
+    set -a; eval "$(fixtures/lab/lab.sh env)"; set +a
+    python bench/fleet_dask.py                       # N = 10,000, default checks
+    python bench/fleet_dask.py --size 1000 --skip-tls
+
+For each engine it runs `mailaudit audit --domains-file ... --json ...` as a child process and
+prints the wall time, the peak RSS of each process of the run (the client, which also holds the
+LocalCluster's scheduler and nannies, and each worker process; sampled from /proc every 100 ms),
+the domains fully audited, and the scheduler overhead: the extra wall time over the local engine
+per domain unit and per endpoint unit (the work is the same; what differs is shipping units and
+facts through the scheduler, and starting the cluster).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+LAB_SH = ROOT / "fixtures" / "lab" / "lab.sh"
+ENGINES = {"local": (), "local:1": ("--dask", "local:1"), "local:2": ("--dask", "local:2")}
+
+
+def children(pid: int) -> list[int]:
+    try:
+        text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
+    except OSError:
+        return []
+    return [int(p) for p in text.split()]
+
+
+def tree(root: int) -> list[int]:
+    out, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        out.append(pid)
+        todo += children(pid)
+    return out
+
+
+def rss_bytes(pid: int) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
+def role(pid: int, root: int) -> str:
+    if pid == root:
+        return "client"
+    try:
+        cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return "other"
+    if "spawn_main" in cmd or "forkserver" in cmd:
+        return f"worker-{pid}"
+    return f"child-{pid}"
+
+
+def run(args: list[str]) -> tuple[float, int, dict[str, int], int]:
+    """Wall s, exit status, peak RSS by process role, peak RSS of the whole tree."""
+    started = time.monotonic()
+    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    peaks: dict[str, int] = {}
+    tree_peak = 0
+    stop = threading.Event()
+
+    def sample() -> None:
+        nonlocal tree_peak
+        while not stop.is_set():
+            total = 0
+            for pid in tree(proc.pid):
+                rss = rss_bytes(pid)
+                total += rss
+                name = role(pid, proc.pid)
+                peaks[name] = max(peaks.get(name, 0), rss)
+            tree_peak = max(tree_peak, total)
+            stop.wait(0.1)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    _, err = proc.communicate()
+    stop.set()
+    sampler.join()
+    if proc.returncode not in (0, 1, 3):
+        sys.stderr.write(err[-2000:])
+    return time.monotonic() - started, proc.returncode, peaks, tree_peak
+
+
+def fully_audited(report_path: Path) -> tuple[int, int, int]:
+    report = json.loads(report_path.read_text(encoding="utf-8"))
+    domains = report["domains"]
+    full = sum(
+        1
+        for d in domains
+        if not d.get("errors")
+        and all(c["status"] not in ("not_tested", "inconclusive") for c in d.get("checks", []))
+    )
+    return len(domains), full, len(report["endpoints"])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--size", type=int, default=10_000, help="customer domains (fleet lab)")
+    parser.add_argument("--skip-tls", action="store_true", help="audit with --skip tls")
+    parser.add_argument("--engines", default=",".join(ENGINES), help="local, local:1, local:2")
+    args = parser.parse_args()
+    env_lab = os.environ.get("MAILAUDIT_LAB_DIR", "/tmp/mailaudit-lab")
+    subprocess.run(["bash", str(LAB_SH), "fleet", str(args.size)], check=True)
+    domains_file = Path(env_lab) / "fleet" / "domains.txt"
+    extra = ["--skip", "tls"] if args.skip_tls else []
+    mode = "--skip tls" if args.skip_tls else "default checks"
+    print(f"fleet lab: {args.size} domains, {mode}, {os.cpu_count()} cores")
+    print(
+        f"{'engine':8} {'wall s':>8} {'exit':>4} {'domains':>8} {'full':>6} {'endpts':>6}"
+        "  peak RSS MB per process (tree)"
+    )
+    base: float | None = None
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in args.engines.split(","):
+            out = Path(tmp) / f"{name.replace(':', '-')}.json"
+            cmd = [
+                sys.executable,
+                "-m",
+                "mailaudit",
+                "audit",
+                "--domains-file",
+                str(domains_file),
+                "-q",
+                "--json",
+                str(out),
+                *extra,
+                *ENGINES[name],
+            ]
+            wall, status, peaks, tree_peak = run(cmd)
+            total, full, endpoints = fully_audited(out) if out.exists() else (0, 0, 0)
+            per = ", ".join(
+                f"{role_name} {rss / 2**20:.0f}"
+                for role_name, rss in sorted(peaks.items())
+                if rss > 20 * 2**20
+            )
+            print(
+                f"{name:8} {wall:8.1f} {status:>4} {total:>8} {full:>6} {endpoints:>6}"
+                f"  {per} ({tree_peak / 2**20:.0f})"
+            )
+            if name == "local":
+                base = wall
+            elif base is not None and total:
+                extra_s = wall - base
+                print(
+                    f"{'':8} overhead vs local: {extra_s:+.1f} s = "
+                    f"{extra_s / total * 1000:+.2f} ms per domain unit, "
+                    f"{extra_s / max(1, endpoints) * 1000:+.0f} ms per endpoint unit, "
+                    f"ratio {wall / base:.2f}x"
+                )
+
+
+if __name__ == "__main__":
+    main()
