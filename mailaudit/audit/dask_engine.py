@@ -269,7 +269,7 @@ async def _cluster(target: DaskTarget) -> AsyncIterator[Client]:
                 threads_per_worker=_THREADS_PER_WORKER,
                 processes=True,
                 asynchronous=True,
-                dashboard_address=None,
+                dashboard_address=":0",  # any free port: never clash with another cluster
                 host="127.0.0.1",
             ) as cluster,
             Client(cluster, asynchronous=True) as client,

@@ -58,7 +58,7 @@ async def cluster() -> AsyncIterator[Client]:
             threads_per_worker=16,
             processes=True,
             asynchronous=True,
-            dashboard_address=None,
+            dashboard_address=":0",  # any free port: never clash with another cluster
             host="127.0.0.1",
         ) as made,
         Client(made, asynchronous=True) as client,
@@ -72,16 +72,12 @@ class Records:
 
     def __init__(self) -> None:
         self.domains: list[str] = []
-        self.reached = asyncio.Event()
-        self.at = 0
 
     def endpoint(self, facts: EndpointFacts, judged: Judged) -> None:
         pass
 
     def domain(self, facts: DomainFacts, view: DomainView, judged: Judged) -> None:
         self.domains.append(facts.domain)
-        if self.at and len(self.domains) >= self.at:
-            self.reached.set()
 
 
 def report(ctx: Context, run: FleetRun) -> Report:
@@ -119,14 +115,12 @@ async def test_a_worker_killed_mid_run_loses_no_domain(
 ) -> None:
     expected = await local_results(Context.create(settings), fleet_domains)
     records = Records()
-    records.at = 2
     pids: dict[str, int] = await cluster.run(os.getpid)
     victim = sorted(pids)[0]
     busy_at_kill: list[int] = []
 
-    async def kill_when_some_are_done() -> None:
-        await records.reached.wait()
-        while True:  # the moment the victim has units in hand
+    async def kill_when_busy() -> None:
+        while not run_over.is_set():  # the moment the victim has units in hand
             processing = await cluster.processing()
             if processing.get(victim):
                 busy_at_kill.append(len(processing[victim]))
@@ -134,8 +128,9 @@ async def test_a_worker_killed_mid_run_loses_no_domain(
                 return
             await asyncio.sleep(0.01)
 
-    # When one worker process is killed, units in hand, once some domains are done
-    killer = asyncio.create_task(kill_when_some_are_done())
+    # When one worker process is killed mid-run, units in hand
+    run_over = asyncio.Event()
+    killer = asyncio.create_task(kill_when_busy())
     run, _ = await run_fleet_on_dask(
         Context.create(settings),
         DaskTarget(),
@@ -144,6 +139,7 @@ async def test_a_worker_killed_mid_run_loses_no_domain(
         sink=records,
         client=cluster,
     )
+    run_over.set()
     await killer
 
     # Then every domain is reported exactly once, with the same results as the local engine
