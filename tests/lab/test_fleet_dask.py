@@ -148,9 +148,13 @@ async def test_a_worker_killed_mid_run_loses_no_domain(
     assert per_domain(report(Context.create(settings), run)) == expected
 
 
+MAIL_PORTS = frozenset({25, 465, 587, 110, 995, 143, 993})
+
+
 def _established_by_address(watched: set[str]) -> dict[str, int]:
-    """Client-side TCP connections in ESTABLISHED state per watched server address, read from
-    this network namespace's /proc/net/tcp (what the lab's servers have open to us)."""
+    """Client-side TCP connections in ESTABLISHED state to a mail port of each watched server
+    address, read from this network namespace's /proc/net/tcp (what the lab's servers have open
+    to us). HTTPS fetches (autoconfig) are not mail connections and are not counted."""
     counts: dict[str, int] = {}
     with open("/proc/net/tcp", encoding="ascii") as table:
         next(table)
@@ -158,7 +162,9 @@ def _established_by_address(watched: set[str]) -> dict[str, int]:
             fields = line.split()
             if fields[3] != "01":
                 continue
-            remote = fields[2].split(":")[0]
+            remote, port = fields[2].split(":")
+            if int(port, 16) not in MAIL_PORTS:
+                continue
             address = ".".join(str(int(remote[i : i + 2], 16)) for i in (6, 4, 2, 0))
             if address in watched:
                 counts[address] = counts.get(address, 0) + 1
