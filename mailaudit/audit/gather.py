@@ -51,7 +51,12 @@ async def gather_domain(ctx: Context, unit: DomainUnit) -> DomainFacts:
     errors: list[str] = []
     discovery: DiscoveryResult | None = None
     policy_task: asyncio.Task[PolicyObservation] | None = None
-    if not unit.endpoints_only:
+    if not unit.endpoints_only and options.dns_only:
+        # No MX probe, discovery or guess (no target at all) and no certificate fetch for DANE:
+        # DNS answers and the MTA-STS policy over HTTPS only. What needs port 25 is reported as
+        # not tested by the judgement.
+        policy_task = asyncio.create_task(_policy(ctx, unit.domain, fetch_chains=False))
+    elif not unit.endpoints_only:
         if options.policy and options.wants(Role.MX):
             # The policy needs nothing from the targets: it runs beside them.
             policy_task = asyncio.create_task(_policy(ctx, unit.domain))
@@ -100,13 +105,19 @@ async def gather_domain(ctx: Context, unit: DomainUnit) -> DomainFacts:
     )
 
 
-async def _policy(ctx: Context, domain: str) -> PolicyObservation:
+async def _policy(ctx: Context, domain: str, *, fetch_chains: bool = True) -> PolicyObservation:
     return await gather_policy(
         ctx,
         domain,
         # One STARTTLS per MX address per run, however many domains name that MX.
-        fetch_certificate_chain=lambda host, address: ctx.memo.once(
-            ("mx-chain", host, address), lambda: fetch_mx_chain(ctx, host, address)
+        fetch_certificate_chain=(
+            (
+                lambda host, address: ctx.memo.once(
+                    ("mx-chain", host, address), lambda: fetch_mx_chain(ctx, host, address)
+                )
+            )
+            if fetch_chains
+            else None
         ),
     )
 

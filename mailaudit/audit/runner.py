@@ -54,6 +54,8 @@ class AuditOptions:
     protocol_audit: bool = True
     tls: bool = True
     policy: bool = True
+    # `--only policy`: the DNS policy alone, without any connection to a mail host.
+    dns_only: bool = False
     ispdb_dir: str | None = None
     relay_test_domain: str = DEFAULT_RELAY_TEST_DOMAIN
     # Registrable domains the user adds to the scope (--scope), see mailaudit.audit.scope.
@@ -69,6 +71,7 @@ class AuditOptions:
             protocol_audit=self.protocol_audit,
             tls=self.tls,
             policy=self.policy,
+            dns_only=self.dns_only,
             ispdb_dir=self.ispdb_dir,
             relay_test_domain=self.relay_test_domain,
             scope=self.scope,

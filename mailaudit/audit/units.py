@@ -94,6 +94,8 @@ class UnitOptions:
     protocol_audit: bool = True
     tls: bool = True
     policy: bool = True
+    # `--only policy`: the DNS policy alone; no target, so no connection to a mail host.
+    dns_only: bool = False
     ispdb_dir: str | None = None
     relay_test_domain: str = DEFAULT_RELAY_TEST_DOMAIN
     # Registrable domains the user adds to the scope (--scope), see mailaudit.audit.scope.

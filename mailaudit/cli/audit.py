@@ -44,8 +44,10 @@ from mailaudit.report.text import progress_callback
 )
 @click.option(
     "--only",
-    type=click.Choice(["mx", "client"]),
-    help="Audit only the MX hosts or only the client endpoints.",
+    type=click.Choice(["mx", "client", "policy"]),
+    help="Audit only the MX hosts, only the client endpoints, or only the DNS policy (SPF, "
+    "DMARC, MTA-STS, TLS-RPT, DNSSEC, DANE records, PTR) without connecting to any mail server; "
+    "the MTA-STS policy is still fetched over HTTPS.",
 )
 @click.option(
     "--skip",
@@ -162,6 +164,11 @@ def audit(
         raise click.BadParameter(
             f"{relay_test_domain!r} is not a domain name", param_hint="--relay-test-domain"
         )
+    if only == "policy":
+        if endpoints:
+            raise click.UsageError("--only policy connects to no server: drop --endpoint")
+        if "policy" in skip:
+            raise click.UsageError("--only policy and --skip policy leave nothing to do")
     try:
         extra = tuple(Endpoint.parse(u) for u in endpoints)
     except ValueError as exc:
@@ -177,7 +184,8 @@ def audit(
     # On a terminal only: domains done / total, rate, ETA (silent with -q and in pipes)
     progress = progress_callback(enabled=fmt == "text" and not quiet, total=len(domains))
     options = AuditOptions(
-        only=frozenset({Role(only)}) if only else frozenset(),
+        only=frozenset({Role(only)}) if only in ("mx", "client") else frozenset(),
+        dns_only=only == "policy",
         extra_endpoints=extra,
         guess="guess" not in skip,
         discovery="discovery" not in skip,
