@@ -27,6 +27,7 @@ from mailaudit.model import (
     RunInfo,
     Scheme,
 )
+from mailaudit.report.aggregate import condense
 from mailaudit.report.outcome import DomainOutcome, domain_outcome
 
 __all__ = [
@@ -276,9 +277,13 @@ def assemble_report(
         endpoint_report(judged.facts[key], _with_scope(judged, key, outside.get(key, [])), used)
         for key, used in uses.items()
     ]
-    return Report(
-        schema_version=SCHEMA_VERSION,
-        run=run,
-        domains=tuple(domain_reports),
-        endpoints=tuple(sorted(endpoint_reports, key=lambda e: (e.url, e.id))),
+    # One finding per id and subject: a storm (1,000 MX hosts without SPF) becomes one finding
+    # with a count and examples (mailaudit.report.aggregate).
+    return condense(
+        Report(
+            schema_version=SCHEMA_VERSION,
+            run=run,
+            domains=tuple(domain_reports),
+            endpoints=tuple(sorted(endpoint_reports, key=lambda e: (e.url, e.id))),
+        )
     )

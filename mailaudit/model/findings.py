@@ -111,6 +111,9 @@ class Finding:
     # Set when a policy waiver covers this finding: the waiver's reason. A waived finding stays
     # in the report but no longer counts for --fail-on.
     waived: str | None = None
+    # How many times this finding was made for this subject; above 1 the evidence holds a few
+    # of them as examples (a storm folded into one finding, see mailaudit.report.aggregate).
+    occurrences: int = 1
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ __all__ = [
     "RunInfo",
 ]
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"
 
 
 @dataclass(frozen=True)
