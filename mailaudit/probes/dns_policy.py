@@ -9,9 +9,12 @@ recorded on the `Lookup` it hit; `gather_policy` does not raise for network trou
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import ipaddress
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from functools import partial
+from typing import TypeVar
 
 from publicsuffixlist import PublicSuffixList
 
@@ -66,10 +69,17 @@ __all__ = [
 # chains the TLS scan already holds (no second connection).
 CertificateChainFetcher = Callable[[str, str], Awaitable[tuple[bytes, ...]]]
 
+_T = TypeVar("_T")
+
 # Bounds of the SPF walk: nested include/redirect levels, and DNS questions in all. Both are well
 # above what a valid record needs (10 lookups), so counts past the limit are still reported.
 _SPF_MAX_DEPTH = 10
 _SPF_MAX_QUERIES = 50
+
+# Per-MX-host work (addresses, HELO SPF, TLSA, reverse DNS) runs for this many hosts at once: a
+# domain with 1,000 MX hosts must not fire 6,000 questions at the resolver in one burst (they
+# time out, and it is rude).
+_HOSTS_AT_ONCE = 50
 
 
 async def gather_policy(
@@ -83,14 +93,15 @@ async def gather_policy(
     domain = normalise(domain)
     psl = ctx.public_suffixes  # parsed once per process, never on the loop per domain
     org_domain = _organisational_domain(psl, domain)
-    mx = await _gather_mx(ctx, domain)
+    per_host = asyncio.Semaphore(_HOSTS_AT_ONCE)
+    mx = await _gather_mx(ctx, domain, per_host)
     mail_hosts = mx.mail_hosts
     name_hosts = [h for h in mail_hosts if not h.is_ip_literal]
     async with asyncio.TaskGroup() as group:
         spf = group.create_task(_walk_spf(ctx, domain, walk=True))
         # HELO names of MX hosts run by someone else (a mail provider) are theirs to publish.
         helo_spf = [
-            group.create_task(_walk_spf(ctx, h.host, walk=False))
+            group.create_task(_bounded(per_host, partial(_walk_spf, ctx, h.host, walk=False)))
             for h in name_hosts
             if _organisational_domain(psl, h.host) == org_domain
         ]
@@ -99,12 +110,19 @@ async def gather_policy(
         tlsrpt = group.create_task(_gather_tlsrpt(ctx, domain))
         dnssec = group.create_task(_gather_dnssec(ctx, domain, org_domain))
         dane = [
-            group.create_task(_gather_dane(ctx, h, mx.lookup, fetch_certificate_chain))
+            group.create_task(
+                _bounded(
+                    per_host, partial(_gather_dane, ctx, h, mx.lookup, fetch_certificate_chain)
+                )
+            )
             for h in name_hosts
         ]
-        reverse_dns = [
-            group.create_task(_reverse(ctx, h.host, a)) for h in mail_hosts for a in h.addresses
-        ]
+        # One reverse lookup per address, however many MX names share it.
+        first_host = {a: h.host for h in reversed(mail_hosts) for a in h.addresses}
+        reverse_by_address = {
+            a: group.create_task(_bounded(per_host, partial(_reverse, ctx, host, a)))
+            for a, host in first_host.items()
+        }
     return PolicyObservation(
         domain=domain,
         organisational_domain=org_domain,
@@ -116,7 +134,11 @@ async def gather_policy(
         tlsrpt=tlsrpt.result(),
         dnssec=dnssec.result(),
         dane=tuple(t.result() for t in dane),
-        reverse_dns=tuple(t.result() for t in reverse_dns),
+        reverse_dns=tuple(
+            dataclasses.replace(reverse_by_address[a].result(), host=h.host)
+            for h in mail_hosts
+            for a in h.addresses
+        ),
     )
 
 
@@ -149,14 +171,22 @@ def _organisational_domain(psl: PublicSuffixList, name: str) -> str:
 # --- MX ---------------------------------------------------------------------------------------
 
 
-async def _gather_mx(ctx: Context, domain: str) -> MxFacts:
+async def _bounded(slots: asyncio.Semaphore, work: Callable[[], Awaitable[_T]]) -> _T:
+    # The coroutine is made only once a slot is free: a cancelled wait leaves none unawaited.
+    async with slots:
+        return await work()
+
+
+async def _gather_mx(ctx: Context, domain: str, per_host: asyncio.Semaphore) -> MxFacts:
     mx_lookup = await lookup(ctx, domain, "MX")
     entries: list[tuple[int, str]] = []
     for text in mx_lookup.records:
         preference, _, host = text.partition(" ")
         entries.append((int(preference), normalise(host)))
     entries.sort()
-    hosts = await asyncio.gather(*(_mx_host(ctx, p, h) for p, h in entries))
+    hosts = await asyncio.gather(
+        *(_bounded(per_host, partial(_mx_host, ctx, p, h)) for p, h in entries)
+    )
     return MxFacts(mx_lookup, tuple(hosts))
 
 
