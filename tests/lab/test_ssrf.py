@@ -98,8 +98,11 @@ async def test_audit_refuses_a_private_mx_with_one_finding(
     report = await run_audit(ctx, ["ssrf.test"], AuditOptions(tls=False))
 
     (domain,) = report.domains
-    ssrf = [f for f in domain.findings if f.id == "scope.private-address-refused"]
-    assert sorted(f.detail.split()[0] for f in ssrf) == ["internal.ssrf.test", "mx.ssrf.test"]
+    # One finding per id and subject (mailaudit.report.aggregate): both refusals, counted.
+    (ssrf,) = [f for f in domain.findings if f.id == "scope.private-address-refused"]
+    assert ssrf.occurrences == 2
+    named = [ssrf.detail, *(e.removeprefix("also: ") for e in ssrf.evidence)]
+    assert {"internal.ssrf.test", "mx.ssrf.test"} <= {line.split()[0] for line in named}
     assert report.endpoints == ()
     assert any("smtp://mx.ssrf.test" in e and "non-global" in e for e in domain.errors)
     assert _touched_private_mx(fake_log) == []
