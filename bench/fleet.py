@@ -290,6 +290,12 @@ def row(label: str, n: int, o: Outcome, show_why: bool) -> None:
 
 
 def main() -> None:
+    if "--dask" in sys.argv[1:]:
+        # Issue 12: the local engine beside Dask local:1 and local:2 (bench/fleet_dask.py, which
+        # takes the remaining options: --size N, --skip-tls, --engines).
+        rest = [a for a in sys.argv[1:] if a != "--dask"]
+        script = str(Path(__file__).with_name("fleet_dask.py"))
+        os.execv(sys.executable, [sys.executable, script, *rest])
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )

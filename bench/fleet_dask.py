@@ -4,6 +4,7 @@ and by `--dask local:2`, in one run. Prints figures; not a test.
     # as root, inside the lab's network namespace, with the lab running:
     set -a; eval "$(fixtures/lab/lab.sh env)"; set +a
     python bench/fleet_dask.py                       # N = 10,000, default checks
+    python bench/fleet.py --dask --size 1000         # the same, through bench/fleet.py
     python bench/fleet_dask.py --size 1000 --skip-tls
 
 For each engine it runs `mailaudit audit --domains-file ... --json ...` as a child process and
@@ -32,11 +33,14 @@ ENGINES = {"local": (), "local:1": ("--dask", "local:1"), "local:2": ("--dask", 
 
 
 def children(pid: int) -> list[int]:
-    try:
-        text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
-    except OSError:
-        return []
-    return [int(p) for p in text.split()]
+    # Every thread's children: Dask's nannies start worker processes from threads of their own.
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            found += [int(p) for p in (task / "children").read_text().split()]
+        except OSError:
+            continue
+    return found
 
 
 def tree(root: int) -> list[int]:
