@@ -76,6 +76,10 @@ def parse_dask_target(spec: str) -> DaskTarget:
 # ------------------------------------------------------------------------------ on the workers
 
 
+# A lease refused this often means the scheduler is gone: fail the unit (Dask retries it).
+_LEASE_TRIES = 20
+
+
 class _AddressLeases:
     """The cluster-wide limit per address: one `distributed.Semaphore` per address, acquired in
     a thread of our own (its blocking calls run on the worker's loop, not on ours)."""
@@ -108,7 +112,13 @@ class _AddressLeases:
     async def hold(self, address: str) -> AsyncIterator[None]:
         sem = self._semaphore(address)
         loop = asyncio.get_running_loop()
-        await loop.run_in_executor(self._acquiring, sem.acquire)
+        # acquire() answers False when the scheduler could not grant a lease (a lost comm):
+        # ask again rather than connect without one.
+        for _ in range(_LEASE_TRIES):
+            if await loop.run_in_executor(self._acquiring, sem.acquire):
+                break
+        else:
+            raise RuntimeError(f"no connection lease for {address} from the Dask scheduler")
         try:
             yield
         finally:

@@ -151,16 +151,36 @@ async def test_a_worker_killed_mid_run_loses_no_domain(
 MAIL_PORTS = frozenset({25, 465, 587, 110, 995, 143, 993})
 
 
-def _established_by_address(watched: set[str]) -> dict[str, int]:
+def _socket_inodes(pids: list[int]) -> set[str]:
+    """The socket inodes the given processes hold open (our workers' connections only, not a
+    socket another test or process left behind)."""
+    inodes: set[str] = set()
+    for pid in pids:
+        try:
+            fds = os.listdir(f"/proc/{pid}/fd")
+        except OSError:
+            continue
+        for fd in fds:
+            try:
+                target = os.readlink(f"/proc/{pid}/fd/{fd}")
+            except OSError:
+                continue
+            if target.startswith("socket:["):
+                inodes.add(target[8:-1])
+    return inodes
+
+
+def _established_by_address(watched: set[str], pids: list[int]) -> dict[str, int]:
     """Client-side TCP connections in ESTABLISHED state to a mail port of each watched server
     address, read from this network namespace's /proc/net/tcp (what the lab's servers have open
     to us). HTTPS fetches (autoconfig) are not mail connections and are not counted."""
     counts: dict[str, int] = {}
+    ours = _socket_inodes(pids)
     with open("/proc/net/tcp", encoding="ascii") as table:
         next(table)
         for line in table:
             fields = line.split()
-            if fields[3] != "01":
+            if fields[3] != "01" or fields[9] not in ours:
                 continue
             remote, port = fields[2].split(":")
             if int(port, 16) not in MAIL_PORTS:
@@ -180,10 +200,11 @@ async def test_per_address_politeness_holds_across_workers(
     polite = replace(settings, limits=replace(settings.limits, connections_per_address=1))
     peak: dict[str, int] = {}
     stop = threading.Event()
+    workers = list((await cluster.run(os.getpid)).values())
 
     def watch() -> None:
         while not stop.is_set():
-            for address, count in _established_by_address(watched).items():
+            for address, count in _established_by_address(watched, workers).items():
                 peak[address] = max(peak.get(address, 0), count)
             stop.wait(0.002)
 
