@@ -39,6 +39,7 @@ from mailaudit.audit.runner import (
     FleetRun,
     FleetSink,
     gather_domain_safely,
+    not_audited,
     run_fleet,
 )
 from mailaudit.audit.units import DomainFacts, DomainUnit, EndpointFacts, EndpointUnit, UnitOptions
@@ -241,9 +242,7 @@ class DaskEngine:
         try:
             facts: DomainFacts = await future
         except Exception as exc:  # a unit that kept killing workers: one domain lost, said so
-            return DomainFacts(
-                unit.domain, unit.endpoints_only, (), (), errors=(f"not audited: {exc!r}",)
-            )
+            return not_audited(unit, exc)
         finally:
             future.release()
         return facts

@@ -40,6 +40,7 @@ __all__ = [
     "LocalEngine",
     "domain_units",
     "gather_domain_safely",
+    "not_audited",
     "run_audit",
     "run_fleet",
 ]
@@ -151,9 +152,12 @@ async def gather_domain_safely(ctx: Context, unit: DomainUnit) -> DomainFacts:
     try:
         return await gather_domain(ctx, unit)
     except Exception as exc:
-        return DomainFacts(
-            unit.domain, unit.endpoints_only, (), (), errors=(f"not audited: {exc!r}",)
-        )
+        return not_audited(unit, exc)
+
+
+def not_audited(unit: DomainUnit, exc: BaseException) -> DomainFacts:
+    """The facts of a domain whose domain phase failed: no targets, the failure as its error."""
+    return DomainFacts(unit.domain, unit.endpoints_only, (), (), errors=(f"not audited: {exc!r}",))
 
 
 async def run_fleet(
