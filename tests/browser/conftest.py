@@ -16,18 +16,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.chromium import HEADLESS_FLAGS
+
 _FLAGS = (
-    "--headless",
-    "--no-sandbox",  # we run as root in CI
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--no-default-browser-check",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-extensions",
-    "--hide-scrollbars",
+    *HEADLESS_FLAGS,
     "--enable-logging=stderr",
     "--v=0",
 )

@@ -19,18 +19,10 @@ from typing import Any
 
 from websockets.sync.client import ClientConnection, connect
 
+from tests.chromium import HEADLESS_FLAGS
+
 _FLAGS = (
-    "--headless",
-    "--no-sandbox",  # we run as root in CI
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--no-default-browser-check",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-extensions",
-    "--hide-scrollbars",
+    *HEADLESS_FLAGS,
     "--remote-debugging-port=0",
     "--remote-allow-origins=*",
 )
