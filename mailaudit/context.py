@@ -96,6 +96,12 @@ class Context:
             ),
         )
 
+    async def aclose(self) -> None:
+        """Close what the run holds open (the DNS sockets). Optional: the end of `asyncio.run`
+        closes them too; call it when a long-lived loop outlives the run (a Dask worker, a
+        server)."""
+        await self.services.resolver.aclose()
+
     def with_settings(self, settings: Settings) -> Context:
         """Other settings (a shorter budget, say), the same run: the services stay shared. The
         politeness limits are the run's, set when it was created."""

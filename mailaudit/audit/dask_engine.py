@@ -161,6 +161,9 @@ class _Runtime:
 
     def close(self) -> None:
         self.leases.close()
+        # This loop outlives the run (it is stopped, never closed): close the DNS sockets.
+        with contextlib.suppress(Exception):
+            asyncio.run_coroutine_threadsafe(self.ctx.aclose(), self._loop).result(timeout=5)
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout=5)
 

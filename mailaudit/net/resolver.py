@@ -1,6 +1,8 @@
-"""The tool's own resolver: every name the tool connects to is resolved here (dnspython), so a
-user's `--nameserver` and `--resolve` apply to SMTP, IMAP, POP3, HTTP and TLS work alike, and
-the system resolver is never consulted when a nameserver is given.
+"""The tool's own resolver: every name the tool connects to is resolved here, so a user's
+`--nameserver` and `--resolve` apply to SMTP, IMAP, POP3, HTTP and TLS work alike, and the system
+resolver is never consulted when a nameserver is given. Questions go out through our own stub
+transport (`mailaudit.net.dns_transport`: a few long-lived sockets per nameserver); dnspython
+does the wire format and reads /etc/resolv.conf when no nameserver is given.
 
 One `Resolver` serves one run (`Context.create` makes it) and is its DNS cache: every (name,
 type) is asked once within its TTL, negative answers (NXDOMAIN, NODATA) are kept for their SOA
@@ -19,16 +21,17 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from enum import StrEnum
 
-import dns.asyncresolver
 import dns.exception
 import dns.flags
 import dns.message
 import dns.name
+import dns.rcode
 import dns.rdatatype
 import dns.resolver
 import dns.reversename
 
 from mailaudit.net.addresses import AddressGuard
+from mailaudit.net.dns_transport import DnsTransport, Nameserver
 from mailaudit.net.errors import DnsError
 
 
@@ -82,6 +85,25 @@ def parse_nameserver(spec: str) -> tuple[str, int]:
     return host, port
 
 
+def _nameservers(specs: tuple[str, ...]) -> list[Nameserver]:
+    if specs:
+        return [Nameserver.of(*parse_nameserver(spec)) for spec in specs]
+    # No --nameserver: the system's, read from /etc/resolv.conf by dnspython (configuration
+    # only; the questions go through our own transport).
+    system = dns.resolver.Resolver()
+    servers = []
+    for address in system.nameservers:
+        text = str(address)
+        port = system.nameserver_ports.get(text, system.port)
+        try:
+            servers.append(Nameserver.of(text, port))
+        except ValueError:
+            continue  # a DoH URL or a scoped address: not something this transport speaks
+    if not servers:
+        raise DnsError("no nameserver configured in the system", reason="error")
+    return servers
+
+
 def is_ip_literal(host: str) -> bool:
     try:
         ipaddress.ip_address(host)
@@ -101,23 +123,21 @@ class Resolver:
         concurrency: int = 64,
         max_negative_ttl_s: float = 3600.0,
         monotonic: Callable[[], float] = time.monotonic,
+        try_timeout_s: float | None = None,
+        sockets_per_server: int = 4,
     ) -> None:
         # Every address the tool connects to comes from `addresses()`, so this is the one
         # place the SSRF guard sits (mailaudit.net.addresses). The default guard refuses every
         # non-global address.
         self.guard = guard if guard is not None else AddressGuard()
-        if nameservers:
-            self._resolver = dns.asyncresolver.Resolver(configure=False)
-            parsed = [parse_nameserver(n) for n in nameservers]
-            self._resolver.nameservers = [host for host, _ in parsed]
-            self._resolver.nameserver_ports = {host: port for host, port in parsed}
-        else:
-            self._resolver = dns.asyncresolver.Resolver()
-        self._resolver.lifetime = timeout_s
-        self._resolver.timeout = min(timeout_s, 2.0)
-        # Ask for the AD bit so a validating resolver can tell us an answer was DNSSEC-checked.
-        self._resolver.use_edns(0, dns.flags.DO, 1232)
-        self._resolver.flags = dns.flags.RD | dns.flags.AD
+        # `timeout_s` is each question's whole lifetime; a try waits at most 2 s before the
+        # question goes to the next nameserver (dnspython's defaults, kept from before).
+        self._timeout_s = timeout_s
+        self._transport = DnsTransport(
+            _nameservers(nameservers),
+            try_timeout_s=try_timeout_s if try_timeout_s is not None else min(timeout_s, 2.0),
+            sockets_per_server=sockets_per_server,
+        )
         self._overrides = {k.lower().rstrip("."): v for k, v in (overrides or {}).items()}
         self._wire = asyncio.Semaphore(concurrency)
         self._max_negative_ttl_s = max_negative_ttl_s
@@ -165,53 +185,39 @@ class Resolver:
     async def _ask(self, name: str, rdtype: str) -> tuple[DnsAnswer, float]:
         """One question on the wire: the answer and how long it may be kept (seconds)."""
         try:
-            answer = await self._resolver.resolve(name, rdtype, raise_on_no_answer=False)
-        except dns.resolver.NXDOMAIN as exc:
-            return DnsAnswer(name, rdtype, AnswerStatus.NXDOMAIN), self._negative_ttl(exc)
-        except dns.resolver.LifetimeTimeout as exc:
-            raise DnsError(f"{rdtype} {name}: timeout", reason="timeout") from exc
-        except dns.resolver.NoNameservers as exc:
-            raise DnsError(
-                f"{rdtype} {name}: no server answered (SERVFAIL)", reason="servfail"
-            ) from exc
+            qname = dns.name.from_text(name)
+            qtype = dns.rdatatype.from_text(rdtype)
         except (dns.name.NameTooLong, dns.name.LabelTooLong, dns.name.EmptyLabel) as exc:
             raise DnsError(f"{rdtype} {name}: bad name", reason="bad-name") from exc
-        except dns.exception.DNSException as exc:
+        except (dns.exception.DNSException, UnicodeError) as exc:
             raise DnsError(f"{rdtype} {name}: {exc}", reason="error") from exc
-        rrset = answer.rrset
-        response = answer.response
-        authenticated = bool(
-            isinstance(response, dns.message.Message) and response.flags & dns.flags.AD
-        )
-        # dnspython takes the TTL from the answer's records, or for NODATA from the SOA
-        # (RFC 2308 negative caching).
-        ttl_s = max(0.0, answer.expiration - time.time())
-        if rrset is None:
-            ttl_s = min(ttl_s, self._max_negative_ttl_s)
+        reply, chain = await self._transport.exchange(qname, qtype, lifetime_s=self._timeout_s)
+        authenticated = bool(reply.flags & dns.flags.AD)
+        # RFC 2308: a negative answer is kept for min(SOA TTL, SOA MINIMUM) (dnspython's
+        # resolve_chaining works it out, with the CNAME TTLs on the way), capped by our own bound.
+        if reply.rcode() == dns.rcode.NXDOMAIN:
+            ttl_s = min(float(chain.minimum_ttl), self._max_negative_ttl_s)
+            return DnsAnswer(name, rdtype, AnswerStatus.NXDOMAIN), ttl_s
+        if chain.answer is None:
+            ttl_s = min(float(chain.minimum_ttl), self._max_negative_ttl_s)
             no_answer = DnsAnswer(name, rdtype, AnswerStatus.NO_ANSWER, authenticated=authenticated)
             return no_answer, ttl_s
-        canonical = answer.canonical_name.to_text().rstrip(".")
+        # The TTL of an answer reached through CNAMEs is the shortest on the chain.
+        canonical = chain.canonical_name.to_text().rstrip(".")
         found = DnsAnswer(
             name,
             rdtype,
             AnswerStatus.OK,
-            tuple(r.to_text() for r in rrset),
+            tuple(r.to_text() for r in chain.answer),
             authenticated,
             canonical if canonical.lower() != name.lower().rstrip(".") else None,
         )
-        return found, ttl_s
+        return found, float(chain.minimum_ttl)
 
-    def _negative_ttl(self, exc: dns.resolver.NXDOMAIN) -> float:
-        # The SOA in the NXDOMAIN response bounds how long the name may be taken as absent.
-        ttls = []
-        responses: dict[object, object] = exc.responses()  # type: ignore[no-untyped-call]
-        for response in responses.values():
-            if isinstance(response, dns.message.QueryMessage):
-                try:
-                    ttls.append(float(response.resolve_chaining().minimum_ttl))
-                except dns.exception.DNSException:
-                    continue
-        return min([self._max_negative_ttl_s, *ttls])
+    async def aclose(self) -> None:
+        """Close the DNS sockets (every `with_guard` view shares them). Safe to call twice; a
+        later question opens new ones."""
+        await self._transport.aclose()
 
     def with_guard(self, guard: AddressGuard) -> Resolver:
         """The same resolver — its cache, queries in flight and limits shared — recording what

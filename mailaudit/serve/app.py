@@ -273,6 +273,9 @@ class MailSettingsApp:
         except Exception:
             LOG.exception("discovery failed")
             return Failure.ERROR
+        finally:
+            # A resolver per discovery: its sockets go with it, not with the server's loop.
+            await ctx.resolver.aclose()
 
     def _page_limited(self, request: Request) -> Response | None:
         wait_s = self.page_limit.take(_client(request))
