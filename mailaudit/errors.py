@@ -22,7 +22,7 @@ not get it (fetch this URL, load this file).
 
 from __future__ import annotations
 
-__all__ = ["MailauditError", "UsageError"]
+__all__ = ["MailauditError", "UsageError", "one_line"]
 
 
 class MailauditError(Exception):
@@ -32,3 +32,9 @@ class MailauditError(Exception):
 class UsageError(MailauditError, ValueError):
     """An input the user gave (a name, a URL, an option, a file) cannot be used; the message
     says why, in words fit for the user. A ValueError too, for callers that catch that."""
+
+
+def one_line(text: str) -> str:
+    """A message as one printable line: control characters (the user's or a server's) become
+    visible escapes, never a second line or a terminal escape sequence in a CI log."""
+    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode() for ch in text)

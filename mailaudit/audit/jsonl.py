@@ -146,7 +146,8 @@ def read_jsonl(path: str | Path) -> RecordedRun:
 
 
 def _records(path: Path, skipped: list[int]) -> Iterator[tuple[int, dict[str, Any]]]:
-    with path.open(encoding="utf-8") as stream:
+    # A line that is not UTF-8 is torn like one that is not JSON: skipped, never a traceback.
+    with path.open(encoding="utf-8", errors="replace") as stream:
         for number, line in enumerate(stream, start=1):
             if not line.strip():
                 continue

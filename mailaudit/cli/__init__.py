@@ -6,6 +6,9 @@ never a silently missing command."""
 from __future__ import annotations
 
 import importlib
+import os
+import sys
+from typing import Any
 
 import click
 
@@ -68,7 +71,57 @@ _COMMANDS = {
 }
 
 
+# Set to anything: an unexpected error shows its traceback (for a developer or a bug report).
+DEBUG_ENV = "MAILAUDIT_DEBUG"
+
+
+def _one_line(text: str) -> str:
+    # Imported on an error only: `--help` and `--version` load no mailaudit module.
+    from mailaudit.errors import one_line
+
+    return one_line(text)
+
+
 class _Commands(click.Group):
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        """Every error is one line on standard error, never a traceback (issue 10, item 5):
+        a usage error without click's usage block (the line says where help is), and an
+        unexpected exception, which is a bug, one line with exit 70 (MAILAUDIT_DEBUG=1 lets
+        the traceback through)."""
+        kwargs["standalone_mode"] = False
+        try:
+            result = super().main(*args, **kwargs)
+        except click.exceptions.NoArgsIsHelpError as exc:
+            exc.show()  # `mailaudit` or a group given nothing: its help, as before
+            sys.exit(exc.exit_code)
+        except click.UsageError as exc:
+            where = exc.ctx.command_path if exc.ctx is not None else "mailaudit"
+            click.echo(f"Error: {_one_line(exc.format_message())} (see '{where} --help')", err=True)
+            sys.exit(exc.exit_code)
+        except click.ClickException as exc:
+            click.echo(f"Error: {_one_line(exc.format_message())}", err=True)
+            sys.exit(exc.exit_code)
+        except click.Abort:
+            click.echo("Aborted!", err=True)
+            sys.exit(1)
+        except Exception as exc:
+            from mailaudit.errors import UsageError
+            from mailaudit.report.exit_codes import EXIT_INTERNAL, EXIT_USAGE
+
+            if isinstance(exc, UsageError):  # the library refused something the user gave
+                click.echo(f"Error: {_one_line(str(exc))}", err=True)
+                sys.exit(EXIT_USAGE)
+            if os.environ.get(DEBUG_ENV):
+                raise
+            click.echo(
+                f"Error: internal error ({type(exc).__name__}: {_one_line(str(exc))}); please "
+                f"report it, with the output of the command run again with {DEBUG_ENV}=1",
+                err=True,
+            )
+            sys.exit(EXIT_INTERNAL)
+        # --help and --version end here with their exit code; commands exit on their own.
+        sys.exit(result if isinstance(result, int) else 0)
+
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted({*_COMMANDS, *super().list_commands(ctx)})
 

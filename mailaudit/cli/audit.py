@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import sys
-from pathlib import Path
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TextIO
 
 import click
 
@@ -18,11 +19,18 @@ from mailaudit.cli.fleet import (
     run_fleet_command,
 )
 from mailaudit.cli.options import EXIT_USAGE, fail_on_option, network_options, settings_from
+from mailaudit.cli.validate import (
+    Output,
+    PathArg,
+    check_output_paths,
+    domain_names,
+    endpoint_urls,
+    one_line,
+    write_outputs,
+)
 from mailaudit.context import Context
-from mailaudit.errors import UsageError
-from mailaudit.model import HOSTNAME, Endpoint, Severity
-from mailaudit.names import ascii_host
-from mailaudit.report.exit_codes import exit_code
+from mailaudit.model import Endpoint, Report, Severity
+from mailaudit.report.exit_codes import EXIT_OUTPUT, exit_code
 from mailaudit.report.formats import FORMATS, render_report
 from mailaudit.report.outcome import AuditStatus, FleetOutcome, fleet_outcome
 from mailaudit.report.requirements import (
@@ -60,7 +68,7 @@ from mailaudit.report.text import progress_callback
 @click.option(
     "--ispdb",
     "ispdb_dir",
-    type=click.Path(exists=True, file_okay=False),
+    type=PathArg(exists=True, file_okay=False),
     help="Directory of ISPDB config-v1.1.xml files for discovery.",
 )
 @click.option(
@@ -84,7 +92,7 @@ from mailaudit.report.text import progress_callback
     "--requirements",
     "--policy",
     "requirements_file",
-    type=click.Path(exists=True, dir_okay=False),
+    type=PathArg(exists=True, dir_okay=False),
     help="Policy file (mailaudit.toml): required endpoints, requirements, waivers.",
 )
 @click.option(
@@ -98,25 +106,25 @@ from mailaudit.report.text import progress_callback
 @click.option(
     "--json",
     "json_out",
-    type=click.Path(dir_okay=False),
+    type=PathArg(dir_okay=False),
     help="Also write the JSON report to this file.",
 )
 @click.option(
     "--html",
     "html_out",
-    type=click.Path(dir_okay=False),
+    type=PathArg(dir_okay=False),
     help="Also write the HTML report to this file.",
 )
 @click.option(
     "--sarif",
     "sarif_out",
-    type=click.Path(dir_okay=False),
+    type=PathArg(dir_okay=False),
     help="Also write SARIF 2.1.0 to this file.",
 )
 @click.option(
     "--junit",
     "junit_out",
-    type=click.Path(dir_okay=False),
+    type=PathArg(dir_okay=False),
     help="Also write JUnit XML to this file.",
 )
 @fleet_options
@@ -150,34 +158,34 @@ def audit(
 
     Exit status: 0 nothing at or above --fail-on, 1 findings at or above it, 2 usage error,
     3 something could not be tested (and nothing reached the threshold), 4 a domain could not
-    be audited at all, 130 interrupted (resume with --resume).
+    be audited at all, 5 an output file could not be written at the end (the others were),
+    130 interrupted (resume with --resume).
     """
-    try:
-        # UTS 46: straße.test -> xn--strae-oqa.test (the domains file is read the same way).
-        domains = tuple(ascii_host(d) for d in domains)
-    except UsageError as exc:
-        raise click.UsageError(str(exc)) from None
-    domain_list = read_domain_args(domains, domains_file)
+    # Every argument and file is checked here, before any network work (issue 10, item 5).
+    domains = domain_names(domains)  # UTS 46: straße.test -> xn--strae-oqa.test
+    domain_list = read_domain_args(domains, domains_file)  # its bad lines are reported, skipped
     if not domain_list and not endpoints:
         raise click.UsageError("give at least one DOMAIN or --endpoint URL")
-    if not HOSTNAME.match(relay_test_domain.rstrip(".")) or "." not in relay_test_domain:
-        raise click.BadParameter(
-            f"{relay_test_domain!r} is not a domain name", param_hint="--relay-test-domain"
-        )
+    (relay_test_domain,) = domain_names([relay_test_domain], what="--relay-test-domain")
+    scope_domains = domain_names(scope_domains, what="--scope")
     if only == "policy":
         if endpoints:
             raise click.UsageError("--only policy connects to no server: drop --endpoint")
         if "policy" in skip:
             raise click.UsageError("--only policy and --skip policy leave nothing to do")
-    try:
-        extra = tuple(Endpoint.parse(u) for u in endpoints)
-    except ValueError as exc:
-        raise click.UsageError(str(exc)) from None
+    extra = endpoint_urls(endpoints, what="--endpoint")
+    output_paths = {
+        "--json": json_out,
+        "--html": html_out,
+        "--sarif": sarif_out,
+        "--junit": junit_out,
+    }
+    check_output_paths([*output_paths.items(), ("--jsonl", jsonl_out)])
     try:
         # Read it before scanning: a broken requirements file is a usage error, found at once.
         required = load_requirements(requirements_file) if requirements_file else None
     except RequirementsError as exc:
-        click.echo(f"Error: requirements file: {exc}", err=True)
+        click.echo(f"Error: requirements file: {one_line(str(exc))}", err=True)
         sys.exit(EXIT_USAGE)
     # An --endpoint names its host: the user opted into it even on a private address.
     ctx = Context.create(settings_from(**network, named_targets=tuple(e.host for e in extra)))
@@ -194,7 +202,7 @@ def audit(
         policy="policy" not in skip,
         ispdb_dir=ispdb_dir,
         relay_test_domain=relay_test_domain,
-        scope=tuple(d.lower().rstrip(".") for d in scope_domains),
+        scope=scope_domains,
         progress=progress,
     )
     outputs = (json_out, html_out, sarif_out, junit_out, requirements_file)
@@ -220,19 +228,13 @@ def audit(
         sys.exit(tally.exit_code())
     if required is not None:
         report = apply_requirements(report, required, ctx.clock().date())  # the run's clock
-    for path, kind in (
-        (json_out, "json"),
-        (html_out, "html"),
-        (sarif_out, "sarif"),
-        (junit_out, "junit"),
-    ):
-        if path and kind == "json":
-            from mailaudit.report.json_report import write_report
-
-            with Path(path).open("w", encoding="utf-8") as stream:
-                write_report(report, stream)  # streamed: no second copy of a fleet in memory
-        elif path:
-            Path(path).write_text(render_report(report, kind), encoding="utf-8")
+    # Every output that can be written is; one that cannot is one line and exit 5, after the
+    # report on standard output (its path was writable when the run started).
+    failures = write_outputs(
+        Output(option, path, _writer(report, option.removeprefix("--")))
+        for option, path in output_paths.items()
+        if path
+    )
     click.echo(
         render_report(report, fmt, quiet=quiet, verbose=verbose, color=sys.stdout.isatty()),
         nl=False,
@@ -240,7 +242,20 @@ def audit(
     outcome = fleet_outcome(report, endpoints_only=_endpoint_hosts(domain_list, extra))
     if len(report.domains) > 1 or outcome.count(AuditStatus.AUDITED) < len(report.domains):
         print_outcome(outcome, to_stderr=fmt != "text")
+    for failure in failures:
+        click.echo(f"Error: {failure}", err=True)
+    if failures:
+        sys.exit(EXIT_OUTPUT)
     sys.exit(exit_code(report, Severity(fail_on) if fail_on else None))
+
+
+def _writer(report: Report, kind: str) -> Callable[[TextIO], object]:
+    if kind == "json":
+        from mailaudit.report.json_report import write_report
+
+        # Streamed: no second copy of a fleet in memory.
+        return functools.partial(write_report, report)
+    return lambda stream: stream.write(render_report(report, kind))
 
 
 def _endpoint_hosts(domains: list[str], extra: tuple[Endpoint, ...]) -> set[str]:

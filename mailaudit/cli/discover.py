@@ -20,10 +20,13 @@ from mailaudit.cli.options import (
     network_options,
     settings_from,
 )
+from mailaudit.cli.validate import PathArg, check_env_var_name, check_http_url, one_line
 from mailaudit.context import Context
 from mailaudit.discovery import Credentials, DiscoveryResult, GuessMode, LoginStatus, lint_files
 from mailaudit.discovery import discover as run_discovery
+from mailaudit.discovery.query import parse_query
 from mailaudit.discovery.render import FORMATS, render_discovery
+from mailaudit.errors import UsageError
 from mailaudit.model import Severity
 from mailaudit.serial import to_data
 
@@ -43,7 +46,7 @@ from mailaudit.serial import to_data
     "--ispdb",
     "ispdb_dir",
     envvar="MAILAUDIT_ISPDB",
-    type=click.Path(exists=True, file_okay=False),
+    type=PathArg(exists=True, file_okay=False),
     help="Directory of ISPDB config-v1.1.xml files (Thunderbird's ispdb/ folder).",
 )
 @click.option(
@@ -101,6 +104,16 @@ def discover(
     Exit status: 0 settings found, 1 findings at --fail-on or above, 3 no setting could be
     verified, 2 usage error.
     """
+    # Arguments first: before a password prompt and before any network work.
+    try:
+        parse_query(query)
+    except UsageError as exc:
+        reason = str(exc) if str(exc).startswith(repr(query)) else f"{query!r}: {exc}"
+        raise click.BadParameter(reason, param_hint="ADDRESS_OR_DOMAIN") from None
+    if ispdb_url is not None:
+        check_http_url(ispdb_url, what="--ispdb-url")
+    if password_env is not None:
+        check_env_var_name(password_env, what="--password-env")
     credentials = _credentials(login, password_env, allow_foreign_login)
     ctx = Context.create(settings_from(**network))
     try:
@@ -159,7 +172,7 @@ def ispdb() -> None:
 
 
 @ispdb.command()
-@click.argument("directory", type=click.Path(exists=True, file_okay=False))
+@click.argument("directory", type=PathArg(exists=True, file_okay=False))
 @click.option(
     "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
 )
@@ -169,9 +182,14 @@ def lint(directory: str, fmt: str, fail_on: str) -> None:
     plaintext-only providers, odd port/security pairs, missing usernames, unreadable files."""
     paths = sorted(Path(directory).glob("*.xml"))
     if not paths:
-        click.echo(f"no *.xml files in {directory}", err=True)
+        click.echo(f"Error: no *.xml files in {one_line(directory)}", err=True)
         sys.exit(EXIT_USAGE)
-    report = lint_files((p.name, p.read_bytes()) for p in paths)
+    try:
+        files = [(p.name, p.read_bytes()) for p in paths]
+    except OSError as exc:
+        click.echo(f"Error: {one_line(exc.filename or directory)}: {exc.strerror}", err=True)
+        sys.exit(EXIT_USAGE)
+    report = lint_files(files)
     if fmt == "json":
         json.dump(to_data(report), sys.stdout, indent=2)
         sys.stdout.write("\n")

@@ -18,6 +18,7 @@ from mailaudit.audit.domains import read_domains
 from mailaudit.audit.jsonl import JsonlError, JsonlSink, read_jsonl
 from mailaudit.audit.runner import AuditOptions, FleetRun, domain_units, fleet_report, run_fleet
 from mailaudit.audit.units import DomainFacts, EndpointFacts
+from mailaudit.cli.validate import PathArg, one_line
 from mailaudit.context import Context
 from mailaudit.model import Finding, Report, Severity
 from mailaudit.report.exit_codes import EXIT_INTERRUPTED, EXIT_USAGE, outcome_exit_code
@@ -45,14 +46,14 @@ def fleet_options(func: F) -> F:
         [
             click.option(
                 "--domains-file",
-                type=click.Path(dir_okay=False, allow_dash=True),
+                type=PathArg(exists=True, dir_okay=False, allow_dash=True),
                 help="Audit the domains in this file too, one per line ('-': standard input; "
                 "'#' comments and blank lines ignored; a bad line is reported and skipped).",
             ),
             click.option(
                 "--jsonl",
                 "jsonl_out",
-                type=click.Path(dir_okay=False),
+                type=PathArg(dir_okay=False),
                 help="Stream one JSON record per domain (and per endpoint) to this file as "
                 "each completes; `mailaudit report FILE.jsonl` renders it later.",
             ),
@@ -85,12 +86,15 @@ def read_domain_args(domains: tuple[str, ...], domains_file: str | None) -> list
         else:
             with Path(domains_file).open(encoding="utf-8") as stream:
                 found, bad = read_domains(stream)
-    except (OSError, UnicodeDecodeError) as exc:
-        click.echo(f"Error: --domains-file: {exc}", err=True)
+    except OSError as exc:
+        click.echo(f"Error: --domains-file: {one_line(exc.strerror or str(exc))}", err=True)
+        sys.exit(EXIT_USAGE)
+    except UnicodeDecodeError:
+        click.echo(f"Error: --domains-file {one_line(domains_file)}: not UTF-8 text", err=True)
         sys.exit(EXIT_USAGE)
     name = "<stdin>" if domains_file == "-" else domains_file
     for line in bad:
-        click.echo(f"{name}: {line}", err=True)
+        click.echo(f"{one_line(name)}: {one_line(str(line))}", err=True)
     return listed + found
 
 

@@ -8,6 +8,13 @@ from typing import Any, TypeVar
 
 import click
 
+from mailaudit.cli.validate import (
+    PathArg,
+    ca_file_callback,
+    ehlo_name_callback,
+    seconds_callback,
+)
+from mailaudit.model import HOSTNAME
 from mailaudit.model.findings import Severity
 from mailaudit.settings import Settings, Timeouts
 
@@ -61,6 +68,8 @@ def _resolve(
         host, sep, address = item.partition(":")
         if not sep or not host or not address or not is_ip_literal(address.strip("[]")):
             raise click.BadParameter(f"{item!r}: expected HOST:IP")
+        if not HOSTNAME.match(host) or host != host.strip():
+            raise click.BadParameter(f"{item!r}: {host!r} is not a host name")
         table.setdefault(host.lower().rstrip("."), []).append(address.strip("[]"))
     return {k: tuple(v) for k, v in table.items()}
 
@@ -98,7 +107,8 @@ def network_options(func: F) -> F:
     @click.option(
         "--ca-file",
         envvar="MAILAUDIT_CA_FILE",
-        type=click.Path(exists=True, dir_okay=False),
+        type=PathArg(exists=True, dir_okay=False),
+        callback=ca_file_callback,
         help="PEM file of extra trusted CAs (private or staging CA), added to the system store.",
     )
     @click.option(
@@ -107,6 +117,7 @@ def network_options(func: F) -> F:
         type=float,
         default=Timeouts.reply_s,
         show_default=True,
+        callback=seconds_callback,
         help="Seconds for each network step (connect, reply, TLS handshake).",
     )
     @click.option(
@@ -115,12 +126,14 @@ def network_options(func: F) -> F:
         type=float,
         default=Timeouts.endpoint_budget_s,
         show_default=True,
+        callback=seconds_callback,
         help="Seconds for everything one endpoint may take.",
     )
     @click.option(
         "--ehlo-name",
         default="mailaudit.invalid",
         show_default=True,
+        callback=ehlo_name_callback,
         help="Name we announce in EHLO.",
     )
     @click.option(

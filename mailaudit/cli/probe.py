@@ -10,6 +10,7 @@ from typing import Any
 import click
 
 from mailaudit.cli.options import EXIT_NOT_TESTED, EXIT_OK, network_options, settings_from
+from mailaudit.cli.validate import endpoint_urls
 from mailaudit.context import Context
 from mailaudit.model import Endpoint, Observation
 from mailaudit.probes.endpoint import probe_all_addresses
@@ -31,10 +32,7 @@ def probe(urls: tuple[str, ...], fmt: str, no_transcript: bool, **network: Any) 
     imap (143), imaps (993), pop3 (110), pop3s (995). Exit status 3 when an endpoint could not
     be probed.
     """
-    try:
-        endpoints = [Endpoint.parse(u) for u in urls]
-    except ValueError as exc:
-        raise click.UsageError(str(exc)) from None
+    endpoints = list(endpoint_urls(urls, what="URL"))
     # The user named these hosts: they may be private.
     ctx = Context.create(settings_from(**network, named_targets=tuple(e.host for e in endpoints)))
     observations = asyncio.run(_probe_all(ctx, endpoints))

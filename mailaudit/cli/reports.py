@@ -13,10 +13,11 @@ from mailaudit.audit.jsonl import JsonlError, report_from_jsonl
 from mailaudit.checks.catalogue import UnknownFindingId
 from mailaudit.checks.exit_policy import EXIT_OK, EXIT_USAGE
 from mailaudit.cli.options import fail_on_option
+from mailaudit.cli.validate import Output, PathArg, check_output_paths, one_line, write_outputs
 from mailaudit.model import Report, Severity
 from mailaudit.report import formats
 from mailaudit.report.diff import diff_exit_code, diff_reports, render_diff_json, render_diff_text
-from mailaudit.report.exit_codes import exit_code
+from mailaudit.report.exit_codes import EXIT_OUTPUT, exit_code
 from mailaudit.report.json_report import ReportLoadError, load_report
 from mailaudit.report.requirements import RequirementsError, apply_requirements_file
 from mailaudit.report.schema import schema_text
@@ -28,8 +29,11 @@ def _load(path: str) -> Report:
             # A fleet run's stream (`audit --jsonl`): the report is rebuilt from its facts.
             return report_from_jsonl(path)
         return load_report(Path(path))
-    except (ReportLoadError, JsonlError, OSError) as exc:
-        click.echo(f"Error: {exc}", err=True)
+    except (ReportLoadError, JsonlError) as exc:
+        click.echo(f"Error: {one_line(str(exc))}", err=True)
+        sys.exit(EXIT_USAGE)
+    except OSError as exc:
+        click.echo(f"Error: {one_line(path)}: {one_line(exc.strerror or str(exc))}", err=True)
         sys.exit(EXIT_USAGE)
 
 
@@ -40,15 +44,18 @@ def _today() -> dt.date:
 
 def _write(text: str, output: str | None) -> None:
     if output and output != "-":
-        Path(output).write_text(text, encoding="utf-8")
-        click.echo(f"wrote {output}", err=True)
+        failures = write_outputs([Output("--output", output, lambda stream: stream.write(text))])
+        if failures:
+            click.echo(f"Error: {failures[0]}", err=True)
+            sys.exit(EXIT_OUTPUT)
+        click.echo(f"wrote {one_line(output)}", err=True)
     else:
         click.echo(text, nl=False)
 
 
 @click.command()
 @click.argument(
-    "results", type=click.Path(exists=True, dir_okay=False), metavar="RESULTS.json|RUN.jsonl"
+    "results", type=PathArg(exists=True, dir_okay=False), metavar="RESULTS.json|RUN.jsonl"
 )
 @click.option(
     "--format",
@@ -61,14 +68,14 @@ def _write(text: str, output: str | None) -> None:
 @click.option(
     "-o",
     "--output",
-    type=click.Path(dir_okay=False),
+    type=PathArg(dir_okay=False),
     help="Write to this file instead of standard output.",
 )
 @click.option(
     "--requirements",
     "--policy",
     "requirements_file",
-    type=click.Path(exists=True, dir_okay=False),
+    type=PathArg(exists=True, dir_okay=False),
     help="Apply this requirements file (mailaudit.toml) first: requirements and waivers "
     "(--policy is its older name).",
 )
@@ -90,19 +97,21 @@ def report(
     """Re-render a saved JSON report (from `audit --json`) as text, json, html, sarif or junit.
 
     Nothing is scanned again. Exit status: 0, or with --fail-on: 1 findings at or above it,
-    3 something could not be tested; 2 unreadable report or requirements file.
+    3 something could not be tested; 2 unreadable report or requirements file; 5 --output
+    could not be written.
     """
+    check_output_paths([("--output", output)], stdout_ok=True)
     loaded = _load(results)
     try:
         loaded = apply_requirements_file(loaded, requirements_file, today=_today())
     except RequirementsError as exc:
-        click.echo(f"Error: requirements file: {exc}", err=True)
+        click.echo(f"Error: requirements file: {one_line(str(exc))}", err=True)
         sys.exit(EXIT_USAGE)
     color = fmt == "text" and not output and sys.stdout.isatty()
     try:
         text = formats.render_report(loaded, fmt, quiet=quiet, verbose=verbose, color=color)
     except UnknownFindingId as exc:
-        click.echo(f"Error: {results}: unknown finding id {exc.args[0]!r}", err=True)
+        click.echo(f"Error: {one_line(results)}: unknown finding id {exc.args[0]!r}", err=True)
         sys.exit(EXIT_USAGE)
     _write(text, output)
     sys.exit(exit_code(loaded, Severity(fail_on)) if fail_on else EXIT_OK)
@@ -115,8 +124,8 @@ def schema() -> None:
 
 
 @click.command()
-@click.argument("old", type=click.Path(exists=True, dir_okay=False), metavar="OLD.json")
-@click.argument("new", type=click.Path(exists=True, dir_okay=False), metavar="NEW.json")
+@click.argument("old", type=PathArg(exists=True, dir_okay=False), metavar="OLD.json")
+@click.argument("new", type=PathArg(exists=True, dir_okay=False), metavar="NEW.json")
 @fail_on_option(
     default=Severity.LOW, help="Exit 1 when a new, unwaived finding reaches this severity."
 )
@@ -131,7 +140,7 @@ def schema() -> None:
     "--requirements",
     "--policy",
     "requirements_file",
-    type=click.Path(exists=True, dir_okay=False),
+    type=PathArg(exists=True, dir_okay=False),
     help="Apply this requirements file to the NEW report first (its waivers, and the "
     "requirements; --policy is its older name).",
 )
@@ -145,7 +154,7 @@ def diff(old: str, new: str, fail_on: str, fmt: str, requirements_file: str | No
     try:
         after = apply_requirements_file(after, requirements_file, today=_today())
     except RequirementsError as exc:
-        click.echo(f"Error: requirements file: {exc}", err=True)
+        click.echo(f"Error: requirements file: {one_line(str(exc))}", err=True)
         sys.exit(EXIT_USAGE)
     result = diff_reports(before, after)
     threshold = Severity(fail_on)

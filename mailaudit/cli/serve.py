@@ -11,6 +11,8 @@ from typing import Any
 import click
 
 from mailaudit.cli.options import EXIT_USAGE, network_options, settings_from
+from mailaudit.cli.validate import PathArg, one_line
+from mailaudit.model import HOSTNAME
 
 EXTRA_HINT = "mailaudit serve needs the web extra: pip install 'mailaudit[serve]'"
 _NEEDS = ("starlette", "uvicorn", "babel")
@@ -22,7 +24,7 @@ _NEEDS = ("starlette", "uvicorn", "babel")
 @click.option(
     "--report",
     "report_path",
-    type=click.Path(exists=True, dir_okay=False),
+    type=PathArg(exists=True, dir_okay=False),
     help="A saved report to browse at /report: JSON (`audit --json`) or a fleet run's JSONL "
     "(`audit --jsonl`).",
 )
@@ -73,11 +75,14 @@ def serve(
     import uvicorn
 
     from mailaudit.audit.jsonl import report_from_jsonl
+    from mailaudit.net.resolver import is_ip_literal
     from mailaudit.report.json_report import load_report
     from mailaudit.serve import ServeConfig, create_app
     from mailaudit.serve.guard import PublicOnly
     from mailaudit.serve.limits import Rate
 
+    if not (is_ip_literal(host) or HOSTNAME.match(host)) or host != host.strip():
+        raise click.BadParameter(f"{host!r} is not an address or host name", param_hint="--host")
     if network.get("allow_private"):
         raise click.UsageError(
             "serve never connects to private addresses for a visitor; name a staging "
@@ -94,8 +99,11 @@ def serve(
                 report = report_from_jsonl(report_path)
             else:
                 report = load_report(report_path)
-        except (OSError, ValueError) as exc:
-            raise click.BadParameter(str(exc), param_hint="--report") from None
+        except OSError as exc:
+            reason = one_line(exc.strerror or str(exc))
+            raise click.BadParameter(f"{report_path!r}: {reason}", param_hint="--report") from None
+        except ValueError as exc:
+            raise click.BadParameter(one_line(str(exc)), param_hint="--report") from None
     config = ServeConfig(
         max_concurrent_discoveries=max_discoveries,
         discovery_rate=Rate(burst=5, per_minute=per_minute),

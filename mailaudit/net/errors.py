@@ -16,14 +16,30 @@ the package's root, `mailaudit.MailauditError`.
 
 from __future__ import annotations
 
+import re
+
 from mailaudit.errors import MailauditError
+
+# How Python shows bytes: b'...', b"...", bytearray(b'...'). Libraries put them in their messages
+# (h11: "illegal status line: bytearray(b'HTTP/1.1 2x0 OK')"); ours show the text.
+_BYTES_REPR = re.compile(
+    r"""bytearray\(b(?P<q1>['"])(?P<t1>(?:\\.|(?!(?P=q1)).)*)(?P=q1)\)"""
+    r"""|(?<![\w])b(?P<q2>['"])(?P<t2>(?:\\.|(?!(?P=q2)).)*)(?P=q2)"""
+)
+
+
+def without_bytes_reprs(message: str) -> str:
+    """`illegal status line: bytearray(b'HTTP/1.1 2x0 OK')` -> `... "HTTP/1.1 2x0 OK"`."""
+    return _BYTES_REPR.sub(lambda m: f'"{m.group("t1") or m.group("t2") or ""}"', message)
 
 
 class NetError(MailauditError):
+    """Its message is for people: no Python reprs of bytes (issue 10, item 5)."""
+
     reason: str = "error"
 
     def __init__(self, message: str, *, reason: str | None = None) -> None:
-        super().__init__(message)
+        super().__init__(without_bytes_reprs(message))
         if reason is not None:
             self.reason = reason
 

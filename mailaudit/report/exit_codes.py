@@ -1,6 +1,12 @@
 """Exit codes of a report: the one policy (`mailaudit.checks.exit_policy`) applied to a Report,
 with "not audited" and "not tested" read off it (`mailaudit.report.outcome`,
-`mailaudit.checks.grading`)."""
+`mailaudit.checks.grading`).
+
+Two codes belong to the command line alone, not to a report: ``5`` (EXIT_OUTPUT) an output file
+(`--json`, `--html`, `--sarif`, `--junit`, `report -o`) could not be written at the end of a run
+(the other outputs were written and the report printed), and ``70`` (EXIT_INTERNAL, EX_SOFTWARE
+of sysexits.h) an unexpected error: a bug, reported in one line (`MAILAUDIT_DEBUG=1` shows the
+traceback)."""
 
 from __future__ import annotations
 
@@ -19,15 +25,20 @@ from mailaudit.report.outcome import fleet_outcome
 
 __all__ = [
     "EXIT_FINDINGS",
+    "EXIT_INTERNAL",
     "EXIT_INTERRUPTED",
     "EXIT_NOT_AUDITED",
     "EXIT_NOT_TESTED",
     "EXIT_OK",
+    "EXIT_OUTPUT",
     "EXIT_USAGE",
     "exit_code",
     "failing",
     "outcome_exit_code",
 ]
+
+EXIT_OUTPUT = 5
+EXIT_INTERNAL = 70
 
 
 def failing(report: Report, fail_on: Severity) -> bool:

@@ -73,6 +73,8 @@ def load_report(path: str | Path) -> Report:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ReportLoadError(f"{path}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise ReportLoadError(f"{path}: not UTF-8 text") from None
     return parse_report(text, where=str(path))
 
 

@@ -43,6 +43,8 @@ def load_requirements(path: str | Path) -> Requirements:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise RequirementsError(f"{path}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise RequirementsError(f"{path}: not UTF-8 text") from None
     return parse_requirements(text, source=str(path))
 
 
