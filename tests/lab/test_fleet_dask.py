@@ -173,8 +173,10 @@ def _socket_inodes(pids: list[int]) -> set[str]:
 def _established_by_address(watched: set[str], pids: list[int]) -> dict[str, int]:
     """Client-side TCP connections in ESTABLISHED state to a mail port of each watched server
     address, read from this network namespace's /proc/net/tcp (what the lab's servers have open
-    to us). HTTPS fetches (autoconfig) are not mail connections and are not counted."""
-    counts: dict[str, int] = {}
+    to us). HTTPS fetches (autoconfig) are not mail connections and are not counted. Counted by
+    socket: the kernel lists the table in chunks, so a read while sockets come and go can show
+    one socket twice."""
+    sockets: dict[str, set[str]] = {}
     ours = _socket_inodes(pids)
     with open("/proc/net/tcp", encoding="ascii") as table:
         next(table)
@@ -187,8 +189,8 @@ def _established_by_address(watched: set[str], pids: list[int]) -> dict[str, int
                 continue
             address = ".".join(str(int(remote[i : i + 2], 16)) for i in (6, 4, 2, 0))
             if address in watched:
-                counts[address] = counts.get(address, 0) + 1
-    return counts
+                sockets.setdefault(address, set()).add(fields[9])
+    return {address: len(inodes) for address, inodes in sockets.items()}
 
 
 async def test_per_address_politeness_holds_across_workers(
