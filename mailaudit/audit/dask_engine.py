@@ -116,7 +116,7 @@ class _AddressLeases:
         # acquire() answers False when the scheduler could not grant a lease (a lost comm):
         # ask again rather than connect without one.
         for _ in range(_LEASE_TRIES):
-            if await loop.run_in_executor(self._acquiring, sem.acquire):
+            if await self._acquire(sem, loop):
                 break
         else:
             raise RuntimeError(f"no connection lease for {address} from the Dask scheduler")
@@ -124,6 +124,21 @@ class _AddressLeases:
             yield
         finally:
             await loop.run_in_executor(self._releasing, sem.release)
+
+    async def _acquire(self, sem: Semaphore, loop: asyncio.AbstractEventLoop) -> bool:
+        acquiring = loop.run_in_executor(self._acquiring, sem.acquire)
+        try:
+            return await asyncio.shield(acquiring)
+        except asyncio.CancelledError:
+            # The connection was given up (its budget ran out while it waited), but the thread
+            # still gets its lease: hand that back, or the address has one lease fewer for
+            # the rest of the run (the worker keeps refreshing it), cluster-wide.
+            acquiring.add_done_callback(lambda done: self._give_back(sem, done))
+            raise
+
+    def _give_back(self, sem: Semaphore, acquired: asyncio.Future[bool]) -> None:
+        if not acquired.cancelled() and acquired.exception() is None and acquired.result():
+            self._releasing.submit(sem.release)
 
     def close(self) -> None:
         self._acquiring.shutdown(wait=False, cancel_futures=True)
