@@ -10,9 +10,12 @@ and by `--dask local:2`, in one run. Prints figures; not a test.
 For each engine it runs `mailaudit audit --domains-file ... --json ...` as a child process and
 prints the wall time, the peak RSS of each process of the run (the client, which also holds the
 LocalCluster's scheduler and nannies, and each worker process; sampled from /proc every 100 ms),
-the domains fully audited, and the scheduler overhead: the extra wall time over the local engine
-per domain unit and per endpoint unit (the work is the same; what differs is shipping units and
-facts through the scheduler, and starting the cluster).
+the domains fully audited, and the scheduler overhead two ways: the extra wall time over the local
+engine per domain and per endpoint (the work is the same; what differs is shipping units and
+facts through the scheduler, and starting the cluster), and the Dask engine's own account (its
+INFO log): per task, the time from submit to facts on the client against the time in the units on
+the worker, and the connection leases. The load average is printed with each row: on a shared
+machine the figures move with it.
 """
 
 from __future__ import annotations
@@ -30,6 +33,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 LAB_SH = ROOT / "fixtures" / "lab" / "lab.sh"
 ENGINES = {"local": (), "local:1": ("--dask", "local:1"), "local:2": ("--dask", "local:2")}
+# The CLI with the Dask engine's account of its costs (INFO on its logger) on stderr.
+CHILD = (
+    "import logging, runpy, sys;"
+    "logging.basicConfig(level=logging.WARNING, format='%(message)s', stream=sys.stderr);"
+    "logging.getLogger('mailaudit.audit.dask_engine').setLevel(logging.INFO);"
+    "sys.argv[0] = 'mailaudit';"
+    "runpy.run_module('mailaudit', run_name='__main__', alter_sys=True)"
+)
 
 
 def children(pid: int) -> list[int]:
@@ -74,8 +85,9 @@ def role(pid: int, root: int) -> str:
     return f"child-{pid}"
 
 
-def run(args: list[str]) -> tuple[float, int, dict[str, int], int]:
-    """Wall s, exit status, peak RSS by process role, peak RSS of the whole tree."""
+def run(args: list[str]) -> tuple[float, int, dict[str, int], int, list[str]]:
+    """Wall s, exit status, peak RSS by process role, peak RSS of the whole tree, the Dask
+    engine's account."""
     started = time.monotonic()
     proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     peaks: dict[str, int] = {}
@@ -99,21 +111,29 @@ def run(args: list[str]) -> tuple[float, int, dict[str, int], int]:
     _, err = proc.communicate()
     stop.set()
     sampler.join()
-    if proc.returncode not in (0, 1, 3):
+    if proc.returncode not in (0, 1, 3, 4):
         sys.stderr.write(err[-2000:])
-    return time.monotonic() - started, proc.returncode, peaks, tree_peak
+    account = [line for line in err.splitlines() if line.startswith("dask: ")]
+    return time.monotonic() - started, proc.returncode, peaks, tree_peak, account
 
 
-def fully_audited(report_path: Path) -> tuple[int, int, int]:
+def fully_audited(report_path: Path) -> tuple[int, int, int, list[str]]:
+    """Domains, fully audited domains, endpoints, and why the first few others were not."""
     report = json.loads(report_path.read_text(encoding="utf-8"))
     domains = report["domains"]
-    full = sum(
-        1
-        for d in domains
-        if not d.get("errors")
-        and all(c["status"] not in ("not_tested", "inconclusive") for c in d.get("checks", []))
-    )
-    return len(domains), full, len(report["endpoints"])
+    full = 0
+    why: list[str] = []
+    for d in domains:
+        open_checks = [
+            f"{c['check']} {c['subject']}: {c['status']} ({c.get('reason')})"
+            for c in d.get("checks", [])
+            if c["status"] in ("not_tested", "inconclusive")
+        ]
+        if not d.get("errors") and not open_checks:
+            full += 1
+        elif len(why) < 3:
+            why.append(f"{d['domain']}: {'; '.join([*d.get('errors', []), *open_checks])[:300]}")
+    return len(domains), full, len(report["endpoints"]), why
 
 
 def main() -> None:
@@ -138,8 +158,8 @@ def main() -> None:
             out = Path(tmp) / f"{name.replace(':', '-')}.json"
             cmd = [
                 sys.executable,
-                "-m",
-                "mailaudit",
+                "-c",
+                CHILD,
                 "audit",
                 "--domains-file",
                 str(domains_file),
@@ -149,8 +169,8 @@ def main() -> None:
                 *extra,
                 *ENGINES[name],
             ]
-            wall, status, peaks, tree_peak = run(cmd)
-            total, full, endpoints = fully_audited(out) if out.exists() else (0, 0, 0)
+            wall, status, peaks, tree_peak, account = run(cmd)
+            total, full, endpoints, why = fully_audited(out) if out.exists() else (0, 0, 0, [])
             per = ", ".join(
                 f"{role_name} {rss / 2**20:.0f}"
                 for role_name, rss in sorted(peaks.items())
@@ -158,8 +178,12 @@ def main() -> None:
             )
             print(
                 f"{name:8} {wall:8.1f} {status:>4} {total:>8} {full:>6} {endpoints:>6}"
-                f"  {per} ({tree_peak / 2**20:.0f})"
+                f"  {per} ({tree_peak / 2**20:.0f})  load {os.getloadavg()[0]:.1f}"
             )
+            for line in account:
+                print(f"{'':8} {line}")
+            for line in why:
+                print(f"{'':8} not fully audited: {line}")
             if name == "local":
                 base = wall
             elif base is not None and total:

@@ -1,10 +1,12 @@
 """Fleet audits on a Dask cluster (issue 12): the local engine's plan, run on workers.
 
 The client plans and joins exactly as the local engine does (`run_fleet` with a `DaskEngine`);
-only the units travel. A `DomainUnit` goes to any worker and comes back as `DomainFacts`; each
-unique (address, port) becomes one `EndpointUnit`, submitted once under a key of its own, and
-comes back as `EndpointFacts`. Payloads are those frozen dataclasses, never sockets or contexts,
-and never a secret (an audit has none: `--login` belongs to `discover`).
+only the units travel. `DomainUnit`s go to any worker in batches (one task runs a few dozen
+domains at once on the worker's loop: the scheduler's cost per task is then paid once per batch)
+and come back as a list of `DomainFacts`; each unique (address, port) becomes one `EndpointUnit`,
+submitted once under a key of its own, and comes back as `EndpointFacts`. Payloads are those
+frozen dataclasses, never sockets or contexts, and never a secret (an audit has none: `--login`
+belongs to `discover`).
 
 On a worker, a plugin keeps one asyncio loop in a thread and the run's `Context` on it (its DNS
 cache, TLS contexts and politeness slots shared by every unit that worker runs); task functions
@@ -14,16 +16,18 @@ Politeness holds for the cluster, not per worker: every connection to an address
 lease of a `distributed.Semaphore` named after the address (`connections_per_address` leases),
 and each worker paces new connections at its share of `connections_per_second_per_address`.
 
-A worker lost mid-run: Dask runs its units again elsewhere (the client still holds their
-futures); the client joins each domain once, so none is lost and none reported twice.
+A worker lost mid-run: Dask runs its tasks (a whole batch) again elsewhere (the client still
+holds their futures); the client joins each domain once, so none is lost and none reported twice.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import tempfile
 import threading
+import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -47,9 +51,17 @@ from mailaudit.context import Context
 from mailaudit.net.politeness import Politeness
 from mailaudit.settings import Settings
 
-__all__ = ["DaskEngine", "DaskTarget", "MailauditRun", "parse_dask_target", "run_fleet_on_dask"]
+__all__ = [
+    "DaskEngine",
+    "DaskTarget",
+    "MailauditRun",
+    "UnitCosts",
+    "parse_dask_target",
+    "run_fleet_on_dask",
+]
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -96,6 +108,9 @@ class _AddressLeases:
         # never queues behind acquires that wait for it.
         self._acquiring = ThreadPoolExecutor(max_workers=64, thread_name_prefix="mailaudit-lease")
         self._releasing = ThreadPoolExecutor(max_workers=4, thread_name_prefix="mailaudit-release")
+        # Counted for the benchmark: each lease is a round trip to the scheduler.
+        self.granted = 0
+        self.waited_s = 0.0
 
     def _semaphore(self, address: str) -> Semaphore:
         with self._lock:
@@ -113,6 +128,7 @@ class _AddressLeases:
     async def hold(self, address: str) -> AsyncIterator[None]:
         sem = self._semaphore(address)
         loop = asyncio.get_running_loop()
+        started = time.monotonic()
         # acquire() answers False when the scheduler could not grant a lease (a lost comm):
         # ask again rather than connect without one.
         for _ in range(_LEASE_TRIES):
@@ -120,6 +136,8 @@ class _AddressLeases:
                 break
         else:
             raise RuntimeError(f"no connection lease for {address} from the Dask scheduler")
+        self.granted += 1
+        self.waited_s += time.monotonic() - started
         try:
             yield
         finally:
@@ -228,45 +246,154 @@ def _runtime(plugin_name: str) -> _Runtime:
     return plugin.runtime
 
 
-def domain_task(plugin_name: str, unit: DomainUnit) -> DomainFacts:
+def domains_task(plugin_name: str, units: list[DomainUnit]) -> tuple[list[DomainFacts], float]:
+    """A batch of domain units, run at once on the worker's loop: their facts (in order) and the
+    seconds the batch took on the worker."""
     runtime = _runtime(plugin_name)
-    return runtime.run(gather_domain_safely(runtime.ctx, unit))
+    started = time.monotonic()
+
+    async def batch() -> list[DomainFacts]:
+        return list(await asyncio.gather(*(gather_domain_safely(runtime.ctx, u) for u in units)))
+
+    facts = runtime.run(batch())
+    return facts, time.monotonic() - started
 
 
-def endpoint_task(plugin_name: str, unit: EndpointUnit) -> EndpointFacts:
+def endpoint_task(plugin_name: str, unit: EndpointUnit) -> tuple[EndpointFacts, float]:
     runtime = _runtime(plugin_name)
-    return runtime.run(runtime.endpoints.run(unit))
+    started = time.monotonic()
+    facts = runtime.run(runtime.endpoints.run(unit))
+    return facts, time.monotonic() - started
+
+
+def lease_stats(plugin_name: str, dask_worker: Worker) -> tuple[int, float]:
+    """This worker's connection leases so far: how many, and the seconds spent acquiring them
+    (run by `Client.run`, which passes the worker)."""
+    plugin = dask_worker.plugins.get(plugin_name)
+    if not isinstance(plugin, MailauditRun) or plugin.runtime is None:
+        return 0, 0.0
+    leases = plugin.runtime.leases
+    return leases.granted, leases.waited_s
 
 
 # ------------------------------------------------------------------------------ on the client
 
 
-class DaskEngine:
-    """Submits units to the cluster behind an asynchronous `Client` and awaits their facts."""
+@dataclass
+class UnitCosts:
+    """What one kind of unit cost on the cluster, summed over its tasks (the benchmark's
+    overhead figures): `round_trip_s` from submit to facts on the client, `work_s` in the units
+    on the workers; the difference is the scheduler, (de)serialisation and transfer."""
 
-    def __init__(self, client: Client, plugin_name: str, *, lanes: int) -> None:
+    units: int = 0
+    tasks: int = 0
+    round_trip_s: float = 0.0
+    work_s: float = 0.0
+
+    def add(self, units: int, round_trip_s: float, work_s: float) -> None:
+        self.units += units
+        self.tasks += 1
+        self.round_trip_s += round_trip_s
+        self.work_s += work_s
+
+    @property
+    def overhead_ms_per_unit(self) -> float:
+        return (self.round_trip_s - self.work_s) * 1000 / max(1, self.units)
+
+    @property
+    def overhead_ms_per_task(self) -> float:
+        return (self.round_trip_s - self.work_s) * 1000 / max(1, self.tasks)
+
+    def summary(self, name: str) -> str:
+        return (
+            f"{self.units} {name} units in {self.tasks} tasks, "
+            f"{self.work_s / max(1, self.tasks) * 1000:.1f} ms on a worker per task, "
+            f"{self.overhead_ms_per_task:.1f} ms scheduler and transfer per task "
+            f"= {self.overhead_ms_per_unit:.2f} ms per unit"
+        )
+
+
+class DaskEngine:
+    """Submits units to the cluster behind an asynchronous `Client` and awaits their facts.
+
+    Domain units are batched: the units `run_fleet`'s lanes ask for within `linger_s` of each
+    other (at most `batch_max`) travel as one task and come back as one list, so the scheduler's
+    per-task cost is paid once per batch, not once per domain. Lanes ask in bursts (a returning
+    batch frees many at once), so batches form by themselves; a lone unit waits `linger_s` at
+    most. A batch lost with its worker runs again elsewhere as a whole; its domains come back
+    once. Endpoint units (few, and long) are one task each."""
+
+    def __init__(
+        self,
+        client: Client,
+        plugin_name: str,
+        *,
+        lanes: int,
+        batch_max: int = 1,
+        linger_s: float = 0.005,
+    ) -> None:
         self._client = client
         self._plugin = plugin_name
         self.lanes = lanes
-        # Counted for the benchmark's overhead figures.
-        self.domains_submitted = 0
-        self.endpoints_submitted = 0
+        self._batch_max = max(1, batch_max)
+        self._linger_s = linger_s
+        self._pending: list[tuple[DomainUnit, asyncio.Future[DomainFacts]]] = []
+        self._flush_at: asyncio.TimerHandle | None = None
+        self._batches: set[asyncio.Task[None]] = set()
+        self.domain_costs = UnitCosts()
+        self.endpoint_costs = UnitCosts()
+
+    @property
+    def domains_submitted(self) -> int:
+        return self.domain_costs.units
+
+    @property
+    def endpoints_submitted(self) -> int:
+        return self.endpoint_costs.units
 
     async def domain(self, unit: DomainUnit) -> DomainFacts:
-        self.domains_submitted += 1
+        loop = asyncio.get_running_loop()
+        facts: asyncio.Future[DomainFacts] = loop.create_future()
+        self._pending.append((unit, facts))
+        if len(self._pending) >= self._batch_max:
+            self._flush()
+        elif self._flush_at is None:
+            self._flush_at = loop.call_later(self._linger_s, self._flush)
+        return await facts
+
+    def _flush(self) -> None:
+        if self._flush_at is not None:
+            self._flush_at.cancel()
+            self._flush_at = None
+        batch, self._pending = self._pending, []
+        if batch:
+            task = asyncio.create_task(self._run_batch(batch))
+            self._batches.add(task)
+            task.add_done_callback(self._batches.discard)
+
+    async def _run_batch(self, batch: list[tuple[DomainUnit, asyncio.Future[DomainFacts]]]) -> None:
+        units = [unit for unit, _ in batch]
+        started = time.monotonic()
         future = self._client.submit(
-            domain_task, self._plugin, unit, pure=False, key=f"domain-{uuid.uuid4().hex}"
+            domains_task, self._plugin, units, pure=False, key=f"domains-{uuid.uuid4().hex}"
         )
         try:
-            facts: DomainFacts = await future
-        except Exception as exc:  # a unit that kept killing workers: one domain lost, said so
-            return not_audited(unit, exc)
+            got: tuple[list[DomainFacts], float] = await future
+        except Exception as exc:  # a batch that kept killing workers: its domains said so
+            for unit, waiter in batch:
+                if not waiter.done():
+                    waiter.set_result(not_audited(unit, exc))
+            return
         finally:
             future.release()
-        return facts
+        facts, work_s = got
+        self.domain_costs.add(len(units), time.monotonic() - started, work_s)
+        for (_, waiter), one in zip(batch, facts, strict=True):
+            if not waiter.done():  # its lane may have been cancelled meanwhile
+                waiter.set_result(one)
 
     async def endpoint(self, unit: EndpointUnit) -> EndpointFacts:
-        self.endpoints_submitted += 1
+        started = time.monotonic()
         future = self._client.submit(
             endpoint_task,
             self._plugin,
@@ -275,10 +402,23 @@ class DaskEngine:
             key=f"endpoint-{unit.address}-{unit.port}-{uuid.uuid4().hex[:8]}",
         )
         try:
-            facts: EndpointFacts = await future
+            got: tuple[EndpointFacts, float] = await future
         finally:
             future.release()
+        facts, work_s = got
+        self.endpoint_costs.add(1, time.monotonic() - started, work_s)
         return facts
+
+    def cancel(self) -> None:
+        """Drop batches still pending or in flight (the run is over or was interrupted)."""
+        if self._flush_at is not None:
+            self._flush_at.cancel()
+            self._flush_at = None
+        for _, waiter in self._pending:
+            waiter.cancel()
+        self._pending = []
+        for task in self._batches:
+            task.cancel()
 
 
 @contextlib.asynccontextmanager
@@ -306,6 +446,27 @@ async def _cluster(target: DaskTarget) -> AsyncIterator[Client]:
 
 # Task threads mostly wait for the worker's own event loop; one per domain in flight.
 _THREADS_PER_WORKER = 64
+# Domain units per task at most: large enough to amortise the scheduler's per-task cost, small
+# enough that --jsonl streams and a lost worker costs little work.
+_BATCH_MAX = 200
+
+
+async def _log_costs(client: Client, engine: DaskEngine, plugin_name: str) -> None:
+    """The engine's account of its costs (INFO): what the benchmark reads."""
+    log.info("dask: %s", engine.domain_costs.summary("domain"))
+    log.info("dask: %s", engine.endpoint_costs.summary("endpoint"))
+    try:
+        leases: dict[str, tuple[int, float]] = await client.run(lease_stats, plugin_name)
+    except Exception as exc:  # only an account: a worker gone meanwhile costs the line
+        log.info("dask: connection leases not counted: %r", exc)
+        return
+    granted = sum(n for n, _ in leases.values())
+    waited = sum(s for _, s in leases.values())
+    log.info(
+        "dask: %d connection leases, %.1f ms each to acquire",
+        granted,
+        waited * 1000 / max(1, granted),
+    )
 
 
 async def run_fleet_on_dask(
@@ -333,8 +494,11 @@ async def run_fleet_on_dask(
         workers = max(1, len(client.scheduler_info().get("workers", {})))
         plugin = MailauditRun(run_id, settings, options, ca_pem=ca_pem, share=workers)
         await client.register_plugin(plugin)
-        lanes = max(1, settings.limits.domain_concurrency) * workers
-        engine = DaskEngine(client, plugin.name, lanes=min(lanes, _THREADS_PER_WORKER * workers))
+        lanes = min(max(1, settings.limits.domain_concurrency), _THREADS_PER_WORKER) * workers
+        # Two batches in flight per worker: one runs while the lanes of the other, just
+        # returned, gather the next one.
+        batch_max = max(1, min(_BATCH_MAX, lanes // (2 * workers)))
+        engine = DaskEngine(client, plugin.name, lanes=lanes, batch_max=batch_max)
         try:
             run = await run_fleet(
                 ctx,
@@ -346,7 +510,10 @@ async def run_fleet_on_dask(
                 keep_facts=keep_facts,
                 engine=engine,
             )
+            if log.isEnabledFor(logging.INFO):
+                await _log_costs(client, engine, plugin.name)
         finally:
+            engine.cancel()
             with contextlib.suppress(Exception):
                 await client.unregister_worker_plugin(plugin.name)
         return run, engine

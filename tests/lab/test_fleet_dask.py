@@ -108,6 +108,8 @@ async def test_a_local_cluster_gives_the_local_engines_answers(
     assert engine.domains_submitted == SIZE
     assert engine.endpoints_submitted == len(run.endpoints)
     assert all(d.policy is not None for d in run.domains)
+    # and the domains travelled in batches, not one task each
+    assert engine.domain_costs.tasks < SIZE / 4, engine.domain_costs.summary("domain")
 
 
 async def test_a_worker_killed_mid_run_loses_no_domain(
