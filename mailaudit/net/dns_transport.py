@@ -33,6 +33,7 @@ from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum
+from functools import cache
 from typing import cast
 
 import dns.exception
@@ -78,24 +79,18 @@ class _Question:
     def __init__(self, qname: dns.name.Name, rdtype: dns.rdatatype.RdataType) -> None:
         self.qname = qname
         self.rdtype = rdtype
-        self.edns_wire = self._wire(edns=True)
-        self.plain_wire = b""  # built only for a server that refuses EDNS
         name_wire = qname.to_wire()
         assert name_wire is not None  # an absolute name always renders
+        self.name_wire = name_wire
+        self.edns_wire = _with_name(_query_template(rdtype, edns=True), name_wire)
+        self.plain_wire = b""  # built only for a server that refuses EDNS
         # Names compare case-insensitively; a label length byte (<= 63) is never an ASCII letter.
         self.name_lower = name_wire.lower()
         self.tail = self.edns_wire[_HEADER + len(name_wire) : _HEADER + len(name_wire) + 4]
 
-    def _wire(self, *, edns: bool) -> bytes:
-        query = dns.message.make_query(self.qname, self.rdtype)
-        query.flags = QUERY_FLAGS
-        if edns:
-            query.use_edns(0, dns.flags.DO, EDNS_PAYLOAD)
-        return query.to_wire()
-
     def wire(self, query_id: int, *, edns: bool) -> bytes:
         if not edns and not self.plain_wire:
-            self.plain_wire = self._wire(edns=False)
+            self.plain_wire = _with_name(_query_template(self.rdtype, edns=False), self.name_wire)
         body = self.edns_wire if edns else self.plain_wire
         return query_id.to_bytes(2, "big") + body[2:]
 
@@ -109,6 +104,23 @@ class _Question:
             and data[_HEADER:end].lower() == self.name_lower
             and data[end : end + 4] == self.tail
         )
+
+
+@cache
+def _query_template(rdtype: dns.rdatatype.RdataType, *, edns: bool) -> bytes:
+    """dnspython's query for the root name, per type: every question of that type is this wire
+    with its own name in the root's place. Building each query with make_query + to_wire was
+    an eighth of a fleet run's CPU (issue 11); splicing a name costs a microsecond."""
+    query = dns.message.make_query(dns.name.root, rdtype)
+    query.flags = QUERY_FLAGS
+    if edns:
+        query.use_edns(0, dns.flags.DO, EDNS_PAYLOAD)
+    return query.to_wire()
+
+
+def _with_name(template: bytes, name_wire: bytes) -> bytes:
+    # The question's name starts right after the header; the root name is the single byte 0.
+    return template[:_HEADER] + name_wire + template[_HEADER + 1 :]
 
 
 class _Verdict(Enum):

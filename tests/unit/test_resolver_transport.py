@@ -10,11 +10,14 @@ from collections.abc import AsyncIterator
 
 import dns.flags
 import dns.message
+import dns.name
 import dns.rcode
+import dns.rdatatype
 import dns.rrset
 import pytest
 
 from mailaudit.context import Context
+from mailaudit.net.dns_transport import _Question
 from mailaudit.net.errors import DnsError
 from mailaudit.net.resolver import AnswerStatus, Resolver
 from mailaudit.settings import Settings, Timeouts
@@ -368,3 +371,22 @@ def test_a_resolver_works_across_event_loops_and_its_sockets_close_with_each() -
     assert first.records == ("127.0.0.10",)
     assert second.records == ("10 mail.good.test.",)
     assert len(fake.udp_sources) == 2
+
+
+@pytest.mark.parametrize(
+    "name", ["good.test", "MAIL.Good.Test.", "_submission._tcp.x.test", "a" * 63 + ".test"]
+)
+@pytest.mark.parametrize("rdtype", ["A", "AAAA", "MX", "TXT", "SRV", "PTR", "TLSA"])
+@pytest.mark.parametrize("edns", [True, False])
+def test_a_query_is_the_wire_dnspython_would_build(name: str, rdtype: str, edns: bool) -> None:
+    # The transport splices the name into a per-type template; the bytes must not differ.
+    qname = dns.name.from_text(name)
+    expected = dns.message.make_query(qname, rdtype)
+    expected.id = 4321
+    expected.flags = dns.flags.RD | dns.flags.AD
+    if edns:
+        expected.use_edns(0, dns.flags.DO, 1232)
+
+    wire = _Question(qname, dns.rdatatype.from_text(rdtype)).wire(4321, edns=edns)
+
+    assert wire == expected.to_wire()
