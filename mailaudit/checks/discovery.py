@@ -12,8 +12,10 @@ from mailaudit.checks.outcome import Outcome
 from mailaudit.checks.verdict import status_of
 from mailaudit.model import (
     Candidate,
+    CheckStatus,
     Finding,
     ForeignRedirect,
+    ProbeStatus,
     Protocol,
     Security,
     Severity,
@@ -27,6 +29,7 @@ __all__ = [
     "CHECK",
     "is_plaintext_fallback",
     "is_refused_by_guard",
+    "is_refused_by_server",
     "is_relay_without_auth",
     "judge_discovery",
     "offers_valid_starttls",
@@ -70,6 +73,13 @@ def is_refused_by_guard(candidate: Candidate) -> bool:
     return obs is not None and obs.failure is not None and obs.failure.reason == GUARD_REFUSAL
 
 
+def is_refused_by_server(candidate: Candidate) -> bool:
+    """The server answered, but refused to talk now (busy, try later: `NO [UNAVAILABLE]`,
+    `-ERR [SYS/TEMP]`, 421): nothing can be concluded about the setting (issue 10, item 2)."""
+    obs = candidate.verification.observation
+    return obs is not None and obs.status is ProbeStatus.REFUSED
+
+
 def is_plaintext_fallback(candidate: Candidate) -> bool:
     """The server answers, but only without TLS."""
     obs = candidate.verification.observation
@@ -83,10 +93,15 @@ def is_plaintext_fallback(candidate: Candidate) -> bool:
 
 # ------------------------------------------------------------------------------ the check
 def judge_discovery(facts: DiscoveryFacts) -> Outcome:
-    """Every discovery finding for the domain, and one run."""
+    """Every discovery finding for the domain, and one run: inconclusive when a server that
+    would decide it refused to talk (busy) and nothing else failed."""
     found = [_redirect(facts.domain, r) for r in facts.foreign_redirects]
-    found += _judge(facts)
-    return Outcome.single(CHECK, facts.domain, status_of(found, ()), None, found)
+    judged, busy = _judge(facts)
+    found += judged
+    status = status_of(found, ())
+    if busy and status is CheckStatus.PASSED:
+        return Outcome.single(CHECK, facts.domain, CheckStatus.INCONCLUSIVE, busy[0], found)
+    return Outcome.single(CHECK, facts.domain, status, None, found)
 
 
 def _redirect(domain: str, redirect: ForeignRedirect) -> Finding:
@@ -108,10 +123,12 @@ def _redirect(domain: str, redirect: ForeignRedirect) -> Finding:
     )
 
 
-def _judge(facts: DiscoveryFacts) -> list[Finding]:
+def _judge(facts: DiscoveryFacts) -> tuple[list[Finding], list[str]]:
+    """The findings, and why parts could not be judged (servers that said busy)."""
     domain, candidates = facts.domain, facts.candidates
     incoming, outgoing = facts.incoming, facts.outgoing
     findings: list[Finding] = []
+    busy: list[str] = []
     seen: set[tuple[Source, tuple[str, int, Security]]] = set()
     ranked = sorted(
         candidates,
@@ -121,6 +138,13 @@ def _judge(facts: DiscoveryFacts) -> list[Finding]:
         if not candidate.source.is_published or (candidate.source, candidate.setting.key) in seen:
             continue
         seen.add((candidate.source, candidate.setting.key))
+        if is_refused_by_server(candidate):
+            # Busy is not broken: a server that says "try later" may work in a minute.
+            busy.append(
+                f"{candidate.source.value} says {candidate.setting.label()}: the server refused "
+                f"the session ({candidate.verification.detail})"
+            )
+            continue
         findings.extend(_published(domain, candidate))
     # One finding per id and domain, naming every role it concerns: ids with subjects are what
     # report diffs and SARIF fingerprints key on.
@@ -136,7 +160,11 @@ def _judge(facts: DiscoveryFacts) -> list[Finding]:
             continue
         relevant = [c for c in candidates if c.setting.protocol in protocols]
         plain = [c for c in relevant if is_plaintext_fallback(c)]
-        if plain:
+        refused = [c for c in relevant if is_refused_by_server(c)]
+        if refused and not plain:
+            # No setting worked, but a server said busy: whether one would is unknown.
+            busy.append(f"{role}: {refused[0].setting.label()} refused the session (busy)")
+        elif plain:
             plaintext_roles.append(role)
             plaintext_evidence += [f"{c.setting.label()} ({c.source.value})" for c in plain]
         else:
@@ -188,7 +216,7 @@ def _judge(facts: DiscoveryFacts) -> list[Finding]:
                 + ", ".join(r.setting.label() for r in guessed),
             )
         )
-    return findings
+    return findings, busy
 
 
 def _published(domain: str, candidate: Candidate) -> Iterable[Finding]:

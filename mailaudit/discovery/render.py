@@ -10,6 +10,7 @@ import uuid
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable
 
+from mailaudit.checks.discovery import is_refused_by_server
 from mailaudit.discovery.autodiscover import ENVELOPE_SCHEMA, RESPONSE_SCHEMA
 from mailaudit.model import (
     DiscoveryResult,
@@ -56,6 +57,16 @@ def recommendations(result: DiscoveryResult) -> tuple[Recommendation, ...]:
 # --- text ----------------------------------------------------------------------------------
 
 
+def _none_found(result: DiscoveryResult, *, incoming: bool) -> str:
+    # A server that said "busy, try later" is not broken: whether it works is unknown.
+    for candidate in result.candidates:
+        if (candidate.setting.protocol.value != "smtp") is incoming and is_refused_by_server(
+            candidate
+        ):
+            return f"inconclusive: {candidate.setting.label()} said busy, try again later"
+    return "none found (see findings)"
+
+
 def render_text(result: DiscoveryResult) -> str:
     lines = [f"Mail settings for {result.address or result.domain}"]
     if result.provider_name:
@@ -69,7 +80,7 @@ def render_text(result: DiscoveryResult) -> str:
     ):
         if rec is None:
             if "alternative" not in title:
-                lines.append(f"{title}: none found (see findings)")
+                lines.append(f"{title}: {_none_found(result, incoming=title == 'Incoming')}")
             continue
         lines.extend(_recommendation(title, rec))
     if result.webmail:
