@@ -8,14 +8,16 @@ and by `--dask local:2`, in one run. Prints figures; not a test.
     python bench/fleet_dask.py --size 1000 --skip-tls
 
 For each engine it runs `mailaudit audit --domains-file ... --json ...` as a child process and
-prints the wall time, the peak RSS of each process of the run (the client, which also holds the
-LocalCluster's scheduler and nannies, and each worker process; sampled from /proc every 100 ms),
-the domains fully audited, and the scheduler overhead two ways: the extra wall time over the local
-engine per domain and per endpoint (the work is the same; what differs is shipping units and
-facts through the scheduler, and starting the cluster), and the Dask engine's own account (its
-INFO log): per task, the time from submit to facts on the client against the time in the units on
-the worker, and the connection leases. The load average is printed with each row: on a shared
-machine the figures move with it.
+prints the wall time, the CPU time of all its processes and of the client process alone (on a
+shared machine a steadier measure of an engine's extra work than wall time), the peak RSS of
+each process of the run (the client, which also holds the LocalCluster's scheduler and nannies,
+and each worker process; sampled from /proc every 100 ms), the domains fully audited (and why
+the first few others were not), and the scheduler overhead two ways: the extra wall and CPU time
+over the local engine per domain and per endpoint (the work is the same; what differs is
+shipping units and facts through the scheduler, and starting the cluster), and the Dask engine's
+own account (its INFO log): per task, the time from submit to facts on the client against the
+time in the units on the worker, and the connection leases. The load average is printed with
+each row: on a shared machine the figures move with it.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -85,18 +88,36 @@ def role(pid: int, root: int) -> str:
     return f"child-{pid}"
 
 
-def run(args: list[str]) -> tuple[float, int, dict[str, int], int, list[str]]:
-    """Wall s, exit status, peak RSS by process role, peak RSS of the whole tree, the Dask
-    engine's account."""
+def cpu_of(pid: int) -> float:
+    """CPU seconds a live process has used so far (user + system)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_of_children() -> float:
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return used.ru_utime + used.ru_stime
+
+
+def run(args: list[str]) -> tuple[float, float, float, int, dict[str, int], int, list[str]]:
+    """Wall s, CPU s of the whole tree (every process it started, once reaped) and of the client
+    alone (last sample), exit status, peak RSS by process role, peak RSS of the whole tree, the
+    Dask engine's account."""
     started = time.monotonic()
+    cpu_before = cpu_of_children()
     proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     peaks: dict[str, int] = {}
     tree_peak = 0
+    client_cpu = 0.0
     stop = threading.Event()
 
     def sample() -> None:
-        nonlocal tree_peak
+        nonlocal tree_peak, client_cpu
         while not stop.is_set():
+            client_cpu = max(client_cpu, cpu_of(proc.pid))
             total = 0
             for pid in tree(proc.pid):
                 rss = rss_bytes(pid)
@@ -114,7 +135,9 @@ def run(args: list[str]) -> tuple[float, int, dict[str, int], int, list[str]]:
     if proc.returncode not in (0, 1, 3, 4):
         sys.stderr.write(err[-2000:])
     account = [line for line in err.splitlines() if line.startswith("dask: ")]
-    return time.monotonic() - started, proc.returncode, peaks, tree_peak, account
+    wall = time.monotonic() - started
+    cpu = cpu_of_children() - cpu_before
+    return wall, cpu, client_cpu, proc.returncode, peaks, tree_peak, account
 
 
 def fully_audited(report_path: Path) -> tuple[int, int, int, list[str]]:
@@ -149,10 +172,11 @@ def main() -> None:
     mode = "--skip tls" if args.skip_tls else "default checks"
     print(f"fleet lab: {args.size} domains, {mode}, {os.cpu_count()} cores")
     print(
-        f"{'engine':8} {'wall s':>8} {'exit':>4} {'domains':>8} {'full':>6} {'endpts':>6}"
+        f"{'engine':8} {'wall s':>8} {'cpu s':>7} {'client':>7} {'exit':>4} {'domains':>8} "
+        f"{'full':>6} {'endpts':>6}"
         "  peak RSS MB per process (tree)"
     )
-    base: float | None = None
+    walls: dict[str, tuple[float, float, int, int]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         for name in args.engines.split(","):
             out = Path(tmp) / f"{name.replace(':', '-')}.json"
@@ -169,7 +193,7 @@ def main() -> None:
                 *extra,
                 *ENGINES[name],
             ]
-            wall, status, peaks, tree_peak, account = run(cmd)
+            wall, cpu, client_cpu, status, peaks, tree_peak, account = run(cmd)
             total, full, endpoints, why = fully_audited(out) if out.exists() else (0, 0, 0, [])
             per = ", ".join(
                 f"{role_name} {rss / 2**20:.0f}"
@@ -177,23 +201,29 @@ def main() -> None:
                 if rss > 20 * 2**20
             )
             print(
-                f"{name:8} {wall:8.1f} {status:>4} {total:>8} {full:>6} {endpoints:>6}"
+                f"{name:8} {wall:8.1f} {cpu:7.1f} {client_cpu:7.1f} {status:>4} {total:>8} "
+                f"{full:>6} {endpoints:>6}"
                 f"  {per} ({tree_peak / 2**20:.0f})  load {os.getloadavg()[0]:.1f}"
             )
             for line in account:
                 print(f"{'':8} {line}")
             for line in why:
                 print(f"{'':8} not fully audited: {line}")
-            if name == "local":
-                base = wall
-            elif base is not None and total:
-                extra_s = wall - base
-                print(
-                    f"{'':8} overhead vs local: {extra_s:+.1f} s = "
-                    f"{extra_s / total * 1000:+.2f} ms per domain unit, "
-                    f"{extra_s / max(1, endpoints) * 1000:+.0f} ms per endpoint unit, "
-                    f"ratio {wall / base:.2f}x"
-                )
+            walls[name] = (wall, cpu, total, endpoints)
+    if "local" not in walls:
+        return
+    base, base_cpu, _, _ = walls["local"]
+    for name, (wall, cpu, total, endpoints) in walls.items():
+        if name == "local" or not total:
+            continue
+        extra_s = wall - base
+        print(
+            f"{name:8} vs local: wall {extra_s:+.1f} s = "
+            f"{extra_s / total * 1000:+.2f} ms per domain unit, "
+            f"{extra_s / max(1, endpoints) * 1000:+.0f} ms per endpoint unit, "
+            f"ratio {wall / base:.2f}x; cpu {cpu - base_cpu:+.1f} s = "
+            f"{(cpu - base_cpu) / total * 1000:+.2f} ms per domain unit, ratio {cpu / base_cpu:.2f}x"
+        )
 
 
 if __name__ == "__main__":
