@@ -10,7 +10,8 @@ For each N it serves the fleet (`lab.sh fleet N`), then runs `mailaudit audit` a
 on all N domains (`--domains-file` when the CLI has it, else the domains as arguments) with
 `--json`, once per mode, and prints:
 
-* wall time and exit status of the run (a run over `--cap-s` is killed: "killed");
+* wall time, CPU seconds (user + system of the audit and its workers: less sensitive to the
+  load of a shared machine) and exit status of the run (a run over `--cap-s` is killed: "killed");
 * peak RSS of the whole process tree (the sum over the audit and every descendant, sampled
   every 50 ms from /proc: sslyze worker processes count);
 * DNS queries sent per domain: UDP datagrams and TCP connections to the lab DNS (Knot 127.0.0.53
@@ -35,6 +36,7 @@ import collections
 import contextlib
 import json
 import os
+import resource
 import shutil
 import signal
 import subprocess
@@ -78,6 +80,9 @@ class Outcome:
     wall_s: float
     exit_status: str
     peak_rss_mib: float
+    # user + system CPU seconds of the audit and every descendant it waited for (sslyze
+    # workers): less sensitive than wall time to the load others put on a shared machine.
+    cpu_s: float
     dns_queries: int | None
     connections: dict[Endpoint, int] | None
     report: dict[str, object] | None
@@ -208,6 +213,7 @@ def run(args: list[str], counters: Counters, cap_s: float, workdir: Path) -> Out
     before = counters.read() if counters.available else None
     command = [sys.executable, "-m", "mailaudit", "audit", *args, "-q", "--json", str(json_path)]
     started = time.perf_counter()
+    cpu_before = _children_cpu_s()
     child = subprocess.Popen(
         command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
     )
@@ -220,6 +226,7 @@ def run(args: list[str], counters: Counters, cap_s: float, workdir: Path) -> Out
         child.wait()
         status = "killed"
     wall = time.perf_counter() - started
+    cpu = _children_cpu_s() - cpu_before
     sampler.done.set()
     sampler.join()
     dns_queries = connections = None
@@ -233,7 +240,12 @@ def run(args: list[str], counters: Counters, cap_s: float, workdir: Path) -> Out
     report = None
     if json_path.exists():
         report = json.loads(json_path.read_text())
-    return Outcome(wall, status, sampler.peak / 2**20, dns_queries, connections, report)
+    return Outcome(wall, status, sampler.peak / 2**20, cpu, dns_queries, connections, report)
+
+
+def _children_cpu_s() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 # ------------------------------------------------------------------------------ judging output
@@ -280,7 +292,8 @@ def row(label: str, n: int, o: Outcome, show_why: bool) -> None:
     else:
         judged, why, done, endpoints = 0, collections.Counter(), f"{'no report':>15}", 0
     print(
-        f"{label:<16} {o.wall_s:8.1f} {o.exit_status:>6} {o.peak_rss_mib:9.0f} {per_domain} "
+        f"{label:<16} {o.wall_s:8.1f} {o.cpu_s:7.1f} {o.exit_status:>6} {o.peak_rss_mib:9.0f} "
+        f"{per_domain} "
         f"{conns} {done} {judged if n else '-':>7} {endpoints:5d}",
         flush=True,
     )
@@ -332,10 +345,11 @@ def main() -> None:
     print(
         f"domains given with {'--domains-file' if domains_file else 'arguments'}; "
         f"counting {'with nftables' if counters.available else 'unavailable (no nft / not root)'}; "
-        f"cap {args.cap_s:.0f} s per run"
+        f"cap {args.cap_s:.0f} s per run; load average {os.getloadavg()[0]:.1f} "
+        f"on {os.cpu_count()} CPUs (a shared machine: wall time varies, CPU s less)"
     )
     print(
-        f"{'run':<16} {'wall s':>8} {'exit':>6} {'peak MiB':>9} {'DNS q/d':>8} "
+        f"{'run':<16} {'wall s':>8} {'CPU s':>7} {'exit':>6} {'peak MiB':>9} {'DNS q/d':>8} "
         f"{'conn/endpoint min mean max':>19} {'fully audited':>15} {'judged':>7} {'endp':>5}"
     )
     try:
