@@ -8,7 +8,8 @@ targets lead to (issue 11 found the old joins rescanning every endpoint for ever
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import dataclasses
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -27,13 +28,15 @@ from mailaudit.model import (
     RunInfo,
     Scheme,
 )
-from mailaudit.report.aggregate import condense
+from mailaudit.report.aggregate import condense_domain, condense_endpoint
 from mailaudit.report.outcome import DomainOutcome, domain_outcome
+from mailaudit.report.streamed import StreamedDomains
 
 __all__ = [
     "DomainView",
     "Judged",
     "assemble_report",
+    "assemble_streamed",
     "domain_view",
     "endpoint_report",
     "outcome_of",
@@ -256,19 +259,33 @@ def assemble_report(
 ) -> Report:
     """The whole Report from facts: what a run ends with, and what `mailaudit report
     run.jsonl` rebuilds. Endpoints no domain uses (guesses not there) are left out."""
+    domain_facts = list(domains)
+    streamed = assemble_streamed(
+        lambda: iter(domain_facts), len(domain_facts), endpoints, run=run, now=now
+    )
+    return dataclasses.replace(streamed, domains=tuple(streamed.domains))
+
+
+def assemble_streamed(
+    domains: Callable[[], Iterator[DomainFacts]],
+    count: int,
+    endpoints: Mapping[tuple[str, int], EndpointFacts] | Iterable[EndpointFacts],
+    *,
+    run: RunInfo,
+    now: datetime,
+) -> Report:
+    """The Report from facts read afresh by `domains()` (a fleet's spool on disk) on every
+    pass: the endpoints are assembled now, in one pass over the domains; the domains are joined
+    again each time a writer reads them (`StreamedDomains`), so no pass holds more than one."""
     judged = Judged(now=now)
     for ef in endpoints.values() if isinstance(endpoints, Mapping) else endpoints:
         judged.add(ef)
-    domain_reports: list[DomainReport] = []
     uses: dict[tuple[str, int], list[tuple[str, Role, str]]] = {}
-    domain_facts = list(domains)
-    for facts in domain_facts:
+    outside: dict[tuple[str, int], list[OutOfScope]] = {}
+    for facts in domains():
         view = domain_view(facts, judged)
-        domain_reports.append(view.report)
         for key, name, role in view.uses:
             uses.setdefault(key, []).append((name, role, facts.domain))
-    outside: dict[tuple[str, int], list[OutOfScope]] = {}
-    for facts in domain_facts:
         hosts = {e.host: e for e in facts.out_of_scope}
         for key, target in uses_of(facts) if hosts else ():
             if (entry := hosts.get(target.endpoint.host)) is not None:
@@ -277,13 +294,18 @@ def assemble_report(
         endpoint_report(judged.facts[key], _with_scope(judged, key, outside.get(key, [])), used)
         for key, used in uses.items()
     ]
-    # One finding per id and subject: a storm (1,000 MX hosts without SPF) becomes one finding
-    # with a count and examples (mailaudit.report.aggregate).
-    return condense(
-        Report(
-            schema_version=SCHEMA_VERSION,
-            run=run,
-            domains=tuple(domain_reports),
-            endpoints=tuple(sorted(endpoint_reports, key=lambda e: (e.url, e.id))),
-        )
+
+    def domain_reports() -> Iterator[DomainReport]:
+        # One finding per id and subject: a storm (1,000 MX hosts without SPF) becomes one
+        # finding with a count and examples (mailaudit.report.aggregate).
+        for facts in domains():
+            yield condense_domain(domain_view(facts, judged).report)
+
+    return Report(
+        schema_version=SCHEMA_VERSION,
+        run=run,
+        domains=StreamedDomains(domain_reports, count),
+        endpoints=tuple(
+            condense_endpoint(e) for e in sorted(endpoint_reports, key=lambda e: (e.url, e.id))
+        ),
     )

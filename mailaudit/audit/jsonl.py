@@ -26,8 +26,9 @@ from pathlib import Path
 from typing import IO, Any
 
 from mailaudit import __version__
-from mailaudit.audit.assemble import DomainView, Judged, assemble_report, outcome_of
+from mailaudit.audit.assemble import DomainView, Judged, assemble_streamed, outcome_of
 from mailaudit.audit.runner import FleetRun
+from mailaudit.audit.spool import SpooledLines
 from mailaudit.audit.units import DomainFacts, EndpointFacts, HostAddresses, Target, UnitOptions
 from mailaudit.model import DomainReport, Report, RunInfo
 from mailaudit.serial import LoadError, from_data, to_data
@@ -185,15 +186,59 @@ def _own_errors(record: dict[str, Any], report: DomainReport) -> tuple[str, ...]
 
 
 def report_from_jsonl(path: str | Path) -> Report:
-    """The whole Report from a JSONL stream, judged from its facts as the run itself does."""
-    recorded = read_jsonl(path)
-    run = recorded.run
+    """The whole Report from a JSONL stream, judged from its facts as the run itself does.
+
+    Flat memory: the endpoints are read now, the domains only located (the byte range of each
+    one's last record); the report's domains are read back one at a time whenever a writer
+    reads them (`mailaudit.audit.spool`). The stream stays open as long as the report lives."""
+    path = Path(path)
+    stream = path.open("rb")
+    header: dict[str, Any] | None = None
+    where: dict[str, tuple[int, int]] = {}
+    endpoints: dict[tuple[str, int], EndpointFacts] = {}
+    finished_at: str | None = None
+    duration_ms = 0
+    offset = 0
+    for line in stream:
+        at, offset = offset, offset + len(line)
+        try:
+            record = json.loads(line)
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            continue  # a torn line: the work it held is simply left out
+        if not isinstance(record, dict):
+            continue
+        kind = record.get("record")
+        try:
+            if kind == "run" and header is None:
+                header = record
+            elif kind == "endpoint":
+                ef = from_data(EndpointFacts, record["facts"])
+                endpoints[ef.key] = ef
+            elif kind == "domain":
+                domain = _domain_facts(record).domain  # read once now: a bad record is skipped
+                where.pop(domain, None)  # a re-run domain moves to where it completed
+                where[domain] = (at, len(line))
+            elif kind == "end":
+                finished_at = str(record.get("finished_at"))
+                duration_ms = int(record.get("duration_ms", 0))
+        except (KeyError, LoadError, TypeError, ValueError):
+            continue
+    if header is None:
+        stream.close()
+        raise JsonlError(f"{path}: no run record: not a mailaudit JSONL stream")
+    try:
+        options = from_data(UnitOptions, header["options"])
+    except (KeyError, LoadError) as exc:
+        stream.close()
+        raise JsonlError(f"{path}: unreadable run record: {exc}") from None
+    started_at = str(header.get("started_at", ""))
     info = RunInfo(
-        tool_version=recorded.tool_version,
-        started_at=run.started_at,
-        finished_at=recorded.finished_at or run.started_at,
-        duration_ms=run.duration_ms,
-        relay_test_domain=recorded.options.relay_test_domain,
+        tool_version=str(header.get("tool_version", "")),
+        started_at=started_at,
+        finished_at=finished_at or started_at,
+        duration_ms=duration_ms,
+        relay_test_domain=options.relay_test_domain,
     )
-    now = datetime.fromisoformat(run.started_at)
-    return assemble_report(run.domains, run.endpoints, run=info, now=now)
+    domains = SpooledLines(stream, list(where.values()), _domain_facts)
+    now = datetime.fromisoformat(started_at)
+    return assemble_streamed(domains.__iter__, len(domains), endpoints, run=info, now=now)

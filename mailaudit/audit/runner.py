@@ -4,7 +4,8 @@ Domains stream through the domain phase (`limits.domain_concurrency` at once); e
 facts are planned at once, and each new (address, port) starts its endpoint unit — probed,
 audited and scanned once for the whole run. A domain is joined and handed to the sink the moment
 its own endpoints are done, so a 10,000-domain run streams. Memory grows with unique endpoints
-and concurrency, and with the facts kept for the final report (`keep_facts`).
+and concurrency, and with the facts kept for the final report (`keep_facts`; the CLI spools them
+to disk instead, see `mailaudit.audit.spool`).
 """
 
 from __future__ import annotations
@@ -13,10 +14,16 @@ import asyncio
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from mailaudit import __version__
-from mailaudit.audit.assemble import DomainView, Judged, assemble_report, domain_view
+from mailaudit.audit.assemble import (
+    DomainView,
+    Judged,
+    assemble_report,
+    assemble_streamed,
+    domain_view,
+)
 from mailaudit.audit.gather import EndpointWorker, gather_domain
 from mailaudit.audit.plan import Planner, uses_of
 from mailaudit.audit.units import (
@@ -31,6 +38,9 @@ from mailaudit.context import Context
 from mailaudit.model import Endpoint, Report, RunInfo
 from mailaudit.names import ascii_host
 from mailaudit.probes.protocol_audit import DEFAULT_RELAY_TEST_DOMAIN
+
+if TYPE_CHECKING:
+    from mailaudit.audit.spool import SpooledLines
 
 __all__ = [
     "AuditOptions",
@@ -302,7 +312,15 @@ async def run_audit(
     return fleet_report(ctx, run, relay_test_domain=options.relay_test_domain)
 
 
-def fleet_report(ctx: Context, run: FleetRun, *, relay_test_domain: str | None) -> Report:
+def fleet_report(
+    ctx: Context,
+    run: FleetRun,
+    *,
+    relay_test_domain: str | None,
+    spooled: SpooledLines | None = None,
+) -> Report:
+    """The run's Report; with `spooled` (the domains' facts on disk, see audit/spool.py) its
+    domains are read back one at a time whenever a writer reads them: flat memory."""
     info = RunInfo(
         tool_version=__version__,
         started_at=run.started_at,
@@ -312,4 +330,6 @@ def fleet_report(ctx: Context, run: FleetRun, *, relay_test_domain: str | None) 
         relay_test_domain=relay_test_domain,
     )
     now = datetime.fromisoformat(run.started_at)
-    return assemble_report(run.domains, run.endpoints, run=info, now=now)
+    if spooled is None:
+        return assemble_report(run.domains, run.endpoints, run=info, now=now)
+    return assemble_streamed(spooled.__iter__, len(spooled), run.endpoints, run=info, now=now)

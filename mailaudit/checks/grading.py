@@ -135,7 +135,8 @@ def _untested_checks(checks: Iterable[object]) -> list[Untested]:
 
 def untested(report: Report, domain: DomainReport | None = None) -> list[Untested]:
     """Everything that could not be tested: for one domain, or for the whole report."""
-    domains = [domain] if domain is not None else list(report.domains)
+    # A fleet's domains are read one at a time (report.streamed): iterated, never listed.
+    domains = (domain,) if domain is not None else report.domains
     out: list[Untested] = []
     for d in domains:
         out += [Untested(d.domain, "lookup", "lookup", err) for err in d.errors]

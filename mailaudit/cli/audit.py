@@ -31,7 +31,7 @@ from mailaudit.cli.validate import (
 from mailaudit.context import Context
 from mailaudit.model import Endpoint, Report, Severity
 from mailaudit.report.exit_codes import EXIT_OUTPUT, exit_code
-from mailaudit.report.formats import FORMATS, render_report
+from mailaudit.report.formats import FORMATS, render_report, write_rendered
 from mailaudit.report.outcome import AuditStatus, FleetOutcome, fleet_outcome
 from mailaudit.report.requirements import (
     RequirementsError,
@@ -250,12 +250,8 @@ def audit(
 
 
 def _writer(report: Report, kind: str) -> Callable[[TextIO], object]:
-    if kind == "json":
-        from mailaudit.report.json_report import write_report
-
-        # Streamed: no second copy of a fleet in memory.
-        return functools.partial(write_report, report)
-    return lambda stream: stream.write(render_report(report, kind))
+    # Written piece by piece: a fleet's report is never one string (JSON, SARIF, JUnit).
+    return functools.partial(write_rendered, report, kind)
 
 
 def _endpoint_hosts(domains: list[str], extra: tuple[Endpoint, ...]) -> set[str]:

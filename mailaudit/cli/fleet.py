@@ -16,7 +16,15 @@ import click
 from mailaudit.audit.assemble import DomainView, Judged, outcome_of
 from mailaudit.audit.domains import read_domains
 from mailaudit.audit.jsonl import JsonlError, JsonlSink, read_jsonl
-from mailaudit.audit.runner import AuditOptions, FleetRun, domain_units, fleet_report, run_fleet
+from mailaudit.audit.runner import (
+    AuditOptions,
+    FleetRun,
+    FleetSink,
+    domain_units,
+    fleet_report,
+    run_fleet,
+)
+from mailaudit.audit.spool import DomainSpool, SpoolSink
 from mailaudit.audit.units import DomainFacts, EndpointFacts
 from mailaudit.cli.validate import PathArg, one_line
 from mailaudit.context import Context
@@ -167,7 +175,10 @@ def run_fleet_command(
             raise click.UsageError("--resume needs --jsonl FILE (the run to continue)")
         if Path(jsonl_out).exists():
             done = _resumable(jsonl_out, options)
-    work = domain_units(domains, units, options.extra_endpoints)
+    work = list(domain_units(domains, units, options.extra_endpoints))
+    # The report is written from the domains' facts spooled to disk, read back one at a time:
+    # memory stays flat in the number of domains (mailaudit.audit.spool).
+    spool = None if tally is not None else DomainSpool()
     with contextlib.ExitStack() as files:
         sink: JsonlSink | None = None
         if jsonl_out:
@@ -180,6 +191,9 @@ def run_fleet_command(
                 tally.stream_to(sink)
             if fresh:
                 sink.header(units, done.started_at)
+        streamed: FleetSink | None = tally or sink
+        if spool is not None:
+            streamed = SpoolSink(spool, streamed)
         try:
             if target is None:
                 run = asyncio.run(
@@ -187,10 +201,10 @@ def run_fleet_command(
                         ctx,
                         work,
                         units,
-                        sink=tally or sink,
+                        sink=streamed,
                         done=done,
                         progress=options.progress,
-                        keep_facts=tally is None,
+                        keep_facts=False,
                     )
                 )
             else:
@@ -202,10 +216,10 @@ def run_fleet_command(
                         target,
                         work,
                         units,
-                        sink=tally or sink,
+                        sink=streamed,
                         done=done,
                         progress=options.progress,
-                        keep_facts=tally is None,
+                        keep_facts=False,
                     )
                 )
         except KeyboardInterrupt:
@@ -219,9 +233,14 @@ def run_fleet_command(
             sys.exit(EXIT_INTERRUPTED)
         if sink is not None:
             sink.end(ctx.clock().isoformat(), run.duration_ms)
-    if tally is not None:
+    if spool is None:
         return None
-    return fleet_report(ctx, run, relay_test_domain=options.relay_test_domain)
+    return fleet_report(
+        ctx,
+        run,
+        relay_test_domain=options.relay_test_domain,
+        spooled=spool.lines(u.domain for u in work),
+    )
 
 
 def _dask_target(spec: str) -> DaskTarget:

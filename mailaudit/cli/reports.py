@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import sys
 from pathlib import Path
+from typing import TextIO
 
 import click
 
@@ -42,14 +43,24 @@ def _today() -> dt.date:
     return dt.datetime.now(dt.UTC).date()
 
 
-def _write(text: str, output: str | None) -> None:
+def _write(report: Report, fmt: str, output: str | None, *, quiet: bool, verbose: bool) -> None:
     if output and output != "-":
-        failures = write_outputs([Output("--output", output, lambda stream: stream.write(text))])
+        # Written piece by piece: a fleet's report (run.jsonl) is never one string.
+        def write(stream: TextIO) -> None:
+            formats.write_rendered(report, fmt, stream, quiet=quiet, verbose=verbose)
+
+        try:
+            failures = write_outputs([Output("--output", output, write)])
+        except UnknownFindingId:
+            Path(output).unlink(missing_ok=True)  # no half-written report left behind
+            raise
         if failures:
             click.echo(f"Error: {failures[0]}", err=True)
             sys.exit(EXIT_OUTPUT)
         click.echo(f"wrote {one_line(output)}", err=True)
     else:
+        color = fmt == "text" and not output and sys.stdout.isatty()
+        text = formats.render_report(report, fmt, quiet=quiet, verbose=verbose, color=color)
         click.echo(text, nl=False)
 
 
@@ -107,13 +118,11 @@ def report(
     except RequirementsError as exc:
         click.echo(f"Error: requirements file: {one_line(str(exc))}", err=True)
         sys.exit(EXIT_USAGE)
-    color = fmt == "text" and not output and sys.stdout.isatty()
     try:
-        text = formats.render_report(loaded, fmt, quiet=quiet, verbose=verbose, color=color)
+        _write(loaded, fmt, output, quiet=quiet, verbose=verbose)
     except UnknownFindingId as exc:
         click.echo(f"Error: {one_line(results)}: unknown finding id {exc.args[0]!r}", err=True)
         sys.exit(EXIT_USAGE)
-    _write(text, output)
     sys.exit(exit_code(loaded, Severity(fail_on)) if fail_on else EXIT_OK)
 
 

@@ -12,9 +12,16 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable
 
-from mailaudit.model import CheckRun, Finding, Report
+from mailaudit.model import CheckRun, DomainReport, EndpointReport, Finding, Report
 
-__all__ = ["MAX_EXAMPLES", "condense", "merge_repeated", "unique_finding_ids"]
+__all__ = [
+    "MAX_EXAMPLES",
+    "condense",
+    "condense_domain",
+    "condense_endpoint",
+    "merge_repeated",
+    "unique_finding_ids",
+]
 
 # How many of the folded findings the merged one keeps as examples.
 MAX_EXAMPLES = 5
@@ -62,20 +69,23 @@ def condense(report: Report) -> Report:
     """The report with every storm of findings folded (see `merge_repeated`)."""
     return dataclasses.replace(
         report,
-        domains=tuple(
-            dataclasses.replace(
-                d,
-                findings=merge_repeated(d.findings),
-                checks=tuple(unique_finding_ids(r) for r in d.checks),
-            )
-            for d in report.domains
-        ),
-        endpoints=tuple(
-            dataclasses.replace(
-                e,
-                findings=merge_repeated(e.findings),
-                checks=tuple(unique_finding_ids(r) for r in e.checks),
-            )
-            for e in report.endpoints
-        ),
+        domains=tuple(condense_domain(d) for d in report.domains),
+        endpoints=tuple(condense_endpoint(e) for e in report.endpoints),
+    )
+
+
+def condense_domain(domain: DomainReport) -> DomainReport:
+    """One domain of `condense`: a fleet's report condenses its domains one at a time."""
+    return dataclasses.replace(
+        domain,
+        findings=merge_repeated(domain.findings),
+        checks=tuple(unique_finding_ids(r) for r in domain.checks),
+    )
+
+
+def condense_endpoint(endpoint: EndpointReport) -> EndpointReport:
+    return dataclasses.replace(
+        endpoint,
+        findings=merge_repeated(endpoint.findings),
+        checks=tuple(unique_finding_ids(r) for r in endpoint.checks),
     )

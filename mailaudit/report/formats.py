@@ -3,9 +3,11 @@ never loads jinja2 or rich."""
 
 from __future__ import annotations
 
+from typing import TextIO
+
 from mailaudit.model import Report
 
-__all__ = ["FORMATS", "render_report"]
+__all__ = ["FORMATS", "render_report", "write_rendered"]
 
 FORMATS = ("text", "json", "html", "sarif", "junit")
 
@@ -40,3 +42,30 @@ def render_report(
 
         return render_junit(report)
     raise ValueError(f"unknown format {fmt!r} (one of {', '.join(FORMATS)})")
+
+
+def write_rendered(
+    report: Report,
+    fmt: str,
+    stream: TextIO,
+    *,
+    quiet: bool = False,
+    verbose: bool = False,
+    color: bool = False,
+) -> None:
+    """Write `render_report(report, fmt, ...)` to `stream`. JSON, SARIF and JUnit are written
+    piece by piece, so a fleet's report is never one string in memory."""
+    if fmt == "json":
+        from mailaudit.report.json_report import write_report
+
+        write_report(report, stream)
+    elif fmt == "sarif":
+        from mailaudit.report.sarif import write_sarif
+
+        write_sarif(report, stream)
+    elif fmt == "junit":
+        from mailaudit.report.junit import write_junit
+
+        write_junit(report, stream)
+    else:
+        stream.write(render_report(report, fmt, quiet=quiet, verbose=verbose, color=color))

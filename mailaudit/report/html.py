@@ -235,15 +235,21 @@ _TITLE_DOMAINS = 3
 
 def _view(report: Report, *, title: str | None, with_domains: bool = True) -> dict[str, Any]:
     endpoint_views = {e.id: _endpoint_view(e) for e in report.endpoints}
-    # The fleet view draws its domains from data instead (fleet_html)
-    domains = (
-        tuple(_domain_view(report, d, endpoint_views) for d in report.domains)
-        if with_domains
-        else ()
-    )
-    listed = {eid for d in report.domains for eid in d.endpoint_ids}
-    all_findings = report.all_findings()
-    names = ", ".join(d.domain for d in report.domains) or "endpoints"
+    # One pass over the domains: a fleet's are read one at a time (report/streamed.py). The
+    # fleet view draws its domains from data instead (fleet_html).
+    domains: list[DomainView] = []
+    listed: set[str] = set()
+    all_findings: list[Finding] = []
+    first_names: list[str] = []
+    for d in report.domains:
+        if with_domains:
+            domains.append(_domain_view(report, d, endpoint_views))
+        listed.update(d.endpoint_ids)
+        all_findings += d.findings
+        if len(first_names) <= _TITLE_DOMAINS:
+            first_names.append(d.domain)
+    all_findings += [f for e in report.endpoints for f in e.findings]
+    names = ", ".join(first_names) or "endpoints"
     if len(report.domains) > _TITLE_DOMAINS:
         # A fleet audit names its domains in the summary table; a heading of 36 names helps nobody.
         names = f"{len(report.domains):,} domains"
@@ -251,7 +257,7 @@ def _view(report: Report, *, title: str | None, with_domains: bool = True) -> di
         "title": title or f"mailaudit report: {names}",
         "report": report,
         "run": report.run,
-        "domains": domains,
+        "domains": tuple(domains),
         "domains_total": len(report.domains),
         # Worst first: the page reads top-down in order of urgency.
         "endpoints": tuple(

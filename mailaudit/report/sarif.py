@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Any
+from collections.abc import Iterator
+from typing import Any, TextIO
 
 from mailaudit.checks.catalogue import entry
 from mailaudit.checks.grading import untested
@@ -21,7 +22,7 @@ from mailaudit.checks.registry import check_for_id
 from mailaudit.model import Finding, Report, Severity
 from mailaudit.report.summary import reference_link
 
-__all__ = ["SARIF_SCHEMA_URI", "level", "render_sarif", "sarif_log"]
+__all__ = ["SARIF_SCHEMA_URI", "level", "render_sarif", "sarif_log", "write_sarif"]
 
 SARIF_SCHEMA_URI = (
     "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
@@ -56,12 +57,26 @@ def render_sarif(report: Report) -> str:
     return json.dumps(sarif_log(report), indent=2, ensure_ascii=False) + "\n"
 
 
-def sarif_log(report: Report) -> dict[str, Any]:
+def write_sarif(report: Report, stream: TextIO) -> None:
+    """Write `render_sarif(report)` to `stream` piece by piece: each result is turned into data
+    when the encoder reaches it, never the whole log at once (a fleet's domains are read one at
+    a time; only their findings are kept, to be sorted)."""
+    log = sarif_log(report, lazy=True)
+    # With an indent the json module encodes in Python and iterates lists lazily.
+    for chunk in json.JSONEncoder(indent=2, ensure_ascii=False).iterencode(log):
+        stream.write(chunk)
+    stream.write("\n")
+
+
+def sarif_log(report: Report, *, lazy: bool = False) -> dict[str, Any]:
+    """The SARIF log as data; `lazy`: its results made only as they are iterated."""
     findings = sorted(report.all_findings(), key=lambda f: (f.id, f.subject, f.detail))
     rule_ids = sorted({f.id for f in findings})
     index = {rule_id: i for i, rule_id in enumerate(rule_ids)}
     rules = [_rule(rule_id) for rule_id in rule_ids]
-    results = [_result(f, index[f.id]) for f in findings]
+    results: list[dict[str, Any]] = (
+        _Results(findings, index) if lazy else [_result(f, index[f.id]) for f in findings]
+    )
     notifications = [
         {
             "level": "warning",
@@ -98,6 +113,21 @@ def sarif_log(report: Report) -> dict[str, Any]:
             }
         ],
     }
+
+
+class _Results(list[dict[str, Any]]):
+    """The results, each made when the JSON encoder reaches it."""
+
+    def __init__(self, findings: list[Finding], index: dict[str, int]) -> None:
+        super().__init__()
+        self._findings = findings
+        self._index = index
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        return (_result(f, self._index[f.id]) for f in self._findings)
+
+    def __len__(self) -> int:
+        return len(self._findings)
 
 
 def _utc(stamp: str) -> str:

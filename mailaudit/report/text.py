@@ -9,6 +9,7 @@ so a banner can neither style nor move the terminal.
 from __future__ import annotations
 
 import io
+from collections.abc import Iterator
 
 from rich.console import Console, Group, RenderableType
 from rich.padding import Padding
@@ -84,9 +85,15 @@ def render_text(
     return "".join(line.rstrip() + "\n" for line in buffer.getvalue().splitlines())
 
 
-def _parts(report: Report, *, quiet: bool, verbose: bool) -> list[RenderableType]:
-    parts: list[RenderableType] = []
+def _parts(report: Report, *, quiet: bool, verbose: bool) -> Iterator[RenderableType]:
+    """The report's parts as they are printed: one pass over the domains (a fleet's are read
+    one at a time, see report/streamed.py), nothing kept but the totals."""
+    listed: set[str] = set()
+    totals = severity_counts(())
     for domain in report.domains:
+        listed.update(domain.endpoint_ids)
+        for severity, n in severity_counts(domain.findings).items():
+            totals[severity] += n
         summary = domain_summary(report, domain)
         title = Text.assemble(
             _t(domain.domain, "bold"),
@@ -111,44 +118,41 @@ def _parts(report: Report, *, quiet: bool, verbose: bool) -> list[RenderableType
             table.add_row(_t(e.url), _t(e.id), status_text, _sev(worst), str(len(live)))
         if not domain.endpoint_ids:
             table.add_row(Text("no endpoints", style="dim"), "", "", "", "")
-        parts.append(table)
+        yield table
         if domain.not_offered and not quiet:
             line = Text.assemble(
                 Text("not offered (not a finding): ", style="dim"),
                 _t(", ".join(domain.not_offered)),
             )
-            parts.append(Padding(line, (0, 0, 0, 2)))
-        parts.append(_counts_line(domain_findings(report, domain), summary.waived))
+            yield Padding(line, (0, 0, 0, 2))
+        yield _counts_line(domain_findings(report, domain), summary.waived)
         missing = untested(report, domain)
         if quiet and missing:
-            parts.append(
-                _t(f"  could not test {len(missing)} item(s): see the full report", "yellow")
-            )
+            yield _t(f"  could not test {len(missing)} item(s): see the full report", "yellow")
         if not quiet:
-            parts.extend(_finding_lines(domain_findings(report, domain), verbose=verbose))
+            yield from _finding_lines(domain_findings(report, domain), verbose=verbose)
             if missing:
-                parts.append(Text("Could not be tested:", style="bold yellow"))
+                yield Text("Could not be tested:", style="bold yellow")
                 for u in missing:
                     line = Text.assemble(_t(u.subject, "bold"), " ", _t(f"{u.what}: {u.reason}"))
-                    parts.append(Padding(line, (0, 0, 0, 2)))
-        parts.append(Text(""))
-    loose = [e for e in report.endpoints if not any(e.id in d.endpoint_ids for d in report.domains)]
+                    yield Padding(line, (0, 0, 0, 2))
+        yield Text("")
+    loose = [e for e in report.endpoints if e.id not in listed]
     for e in loose:
-        parts.append(Text.assemble(_t(e.url, "bold"), " ", _t(e.observation.status.value)))
+        yield Text.assemble(_t(e.url, "bold"), " ", _t(e.observation.status.value))
         if not quiet:
-            parts.extend(_finding_lines(e.findings, verbose=verbose))
+            yield from _finding_lines(e.findings, verbose=verbose)
             for u in untested_of_endpoint(e):
-                parts.append(_t(f"  could not test: {u.what}: {u.reason}", "yellow"))
+                yield _t(f"  could not test: {u.what}: {u.reason}", "yellow")
     if verbose:
-        parts.extend(_verbose_endpoints(report))
-    totals = severity_counts(report.all_findings())
-    parts.append(
-        Text.assemble(
-            Text("Total: ", style="bold"),
-            *[Text.assemble(_sev(s), f" {n}  ") for s, n in totals.items()],
-        )
+        yield from _verbose_endpoints(report)
+    for e in report.endpoints:
+        for severity, n in severity_counts(e.findings).items():
+            totals[severity] += n
+    yield Text.assemble(
+        Text("Total: ", style="bold"),
+        *[Text.assemble(_sev(s), f" {n}  ") for s, n in totals.items()],
     )
-    return parts
 
 
 def _counts_line(findings: list[Finding], waived: int) -> Text:
