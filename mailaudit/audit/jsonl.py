@@ -192,6 +192,9 @@ def report_from_jsonl(path: str | Path) -> Report:
     one's last record); the report's domains are read back one at a time whenever a writer
     reads them (`mailaudit.audit.spool`). The stream stays open as long as the report lives."""
     path = Path(path)
+    if path.is_char_device() or path.is_block_device():
+        # A device such as /dev/zero reads forever: refused, not read into memory.
+        raise JsonlError(f"{path}: a device, not a JSONL stream")
     stream = path.open("rb")
     header: dict[str, Any] | None = None
     where: dict[str, tuple[int, int]] = {}

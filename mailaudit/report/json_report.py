@@ -69,6 +69,9 @@ class _Serialised(list[Any]):
 def load_report(path: str | Path) -> Report:
     """Load a saved report from the file at `path`."""
     path = Path(path)
+    if path.is_char_device() or path.is_block_device():
+        # A device such as /dev/zero or /dev/full reads forever: refused, not read into memory.
+        raise ReportLoadError(f"{path}: a device, not a report file")
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:

@@ -12,12 +12,14 @@ from collections.abc import Iterator
 import pytest
 
 from mailaudit.audit.assemble import assemble_report, assemble_streamed
+from mailaudit.audit.jsonl import JsonlError, report_from_jsonl
 from mailaudit.audit.spool import DomainSpool
 from mailaudit.checks import exit_policy
 from mailaudit.checks.grading import untested
 from mailaudit.model import DomainReport, Report, Severity
 from mailaudit.report.exit_codes import exit_code
 from mailaudit.report.formats import FORMATS, render_report, write_rendered
+from mailaudit.report.json_report import ReportLoadError, load_report
 from mailaudit.report.junit import render_junit, write_junit
 from mailaudit.report.outcome import fleet_outcome
 from mailaudit.report.sarif import render_sarif, write_sarif
@@ -144,3 +146,12 @@ def test_a_spooled_fleet_reports_as_the_in_memory_fleet() -> None:
     assert fleet_outcome(lazy) == fleet_outcome(whole)
     for fmt in FORMATS:  # 60 domains: the HTML is the fleet view
         assert render_report(lazy, fmt) == render_report(whole, fmt), fmt
+
+
+@pytest.mark.parametrize("device", ["/dev/zero", "/dev/full"])
+def test_a_device_is_refused_as_a_report_not_read_forever(device: str) -> None:
+    # /dev/zero reads without end: read whole (or line by line) it takes all memory.
+    with pytest.raises(ReportLoadError, match="a device"):
+        load_report(device)
+    with pytest.raises(JsonlError, match="a device"):
+        report_from_jsonl(device)
