@@ -5,6 +5,7 @@ not a test.
     set -a; eval "$(fixtures/lab/lab.sh env)"; set +a
     python bench/fleet.py                          # N = 100, 1,000, 10,000; default and --skip tls
     python bench/fleet.py --sizes 100 --modes skip-tls --cap-s 120     # a quick run
+    python bench/fleet.py --sizes 100 --modes default --tls-workers 4  # sslyze workers at once
 
 For each N it serves the fleet (`lab.sh fleet N`), then runs `mailaudit audit` as a child process
 on all N domains (`--domains-file` when the CLI has it, else the domains as arguments) with
@@ -317,6 +318,9 @@ def main() -> None:
     parser.add_argument("--cap-s", type=float, default=600.0, help="kill a run after this long")
     parser.add_argument("--no-floor", action="store_true", help="skip the --endpoint floor")
     parser.add_argument("--keep-fleet", action="store_true", help="leave the last fleet served")
+    parser.add_argument(
+        "--tls-workers", type=int, help="sslyze worker processes (default: the tool's own)"
+    )
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",") if s]
     modes = [m for m in args.modes.split(",") if m]
@@ -332,6 +336,7 @@ def main() -> None:
     dns_servers = ["127.0.0.53", os.environ.get("MAILAUDIT_LAB_RESOLVER", "127.0.0.54")]
     counters = Counters(endpoints, dns_servers)
     domains_file = supports_domains_file()
+    extra = ["--tls-workers", str(args.tls_workers)] if args.tls_workers else []
     print(
         f"fleet benchmark: {len(endpoints)} shared endpoints on "
         f"{len({e.host for e in endpoints})} hosts; commit "
@@ -345,7 +350,8 @@ def main() -> None:
     print(
         f"domains given with {'--domains-file' if domains_file else 'arguments'}; "
         f"counting {'with nftables' if counters.available else 'unavailable (no nft / not root)'}; "
-        f"cap {args.cap_s:.0f} s per run; load average {os.getloadavg()[0]:.1f} "
+        f"cap {args.cap_s:.0f} s per run; TLS workers {args.tls_workers or 'default'}; "
+        f"load average {os.getloadavg()[0]:.1f} "
         f"on {os.cpu_count()} CPUs (a shared machine: wall time varies, CPU s less)"
     )
     print(
@@ -358,7 +364,7 @@ def main() -> None:
             for mode in modes:
                 if not args.no_floor:
                     floor_args = [a for e in endpoints for a in ("--endpoint", e.url)]
-                    o = run([*floor_args, *MODES[mode]], counters, args.cap_s, workdir)
+                    o = run([*floor_args, *MODES[mode], *extra], counters, args.cap_s, workdir)
                     row(f"floor {mode}", 0, o, False)
             for n in sizes:
                 lab("fleet", str(n))
@@ -368,7 +374,7 @@ def main() -> None:
                 else:
                     target = domains
                 for mode in modes:
-                    o = run([*target, *MODES[mode]], counters, args.cap_s, workdir)
+                    o = run([*target, *MODES[mode], *extra], counters, args.cap_s, workdir)
                     row(f"N={n} {mode}", n, o, True)
     finally:
         counters.close()

@@ -40,6 +40,10 @@ class Limits:
     dns_concurrency: int = 64
     # Domains gathering their DNS facts (MX, discovery, policy) at once in a fleet audit.
     domain_concurrency: int = 64
+    # sslyze worker processes at once (mailaudit.probes.tls_scan), about 100 MB each while
+    # scanning: 2 keep a fleet run under 300 MB at little cost in time (issue 11, measured in
+    # bench/fleet.py); the scan is CPU-bound, so more than the machine's cores gains nothing.
+    tls_workers: int = 2
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from mailaudit.cli.validate import (
 )
 from mailaudit.model import HOSTNAME
 from mailaudit.model.findings import Severity
-from mailaudit.settings import Settings, Timeouts
+from mailaudit.settings import Limits, Settings, Timeouts
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -161,6 +161,14 @@ def network_options(func: F) -> F:
         metavar="CIDR",
         help="Treat this network as global (a lab playing the Internet on loopback); repeatable.",
     )
+    @click.option(
+        "--tls-workers",
+        type=click.IntRange(1, 64),
+        default=Limits.tls_workers,
+        show_default=True,
+        envvar="MAILAUDIT_TLS_WORKERS",
+        help="TLS scan worker processes at once (about 100 MB each while scanning).",
+    )
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         return func(*args, **kwargs)
@@ -180,6 +188,7 @@ def settings_from(
     private_networks: tuple[str, ...] = (),
     global_networks: tuple[str, ...] = (),
     named_targets: tuple[str, ...] = (),
+    tls_workers: int = Limits.tls_workers,
 ) -> Settings:
     return Settings(
         nameservers=nameservers,
@@ -190,6 +199,7 @@ def settings_from(
         private_networks=private_networks,
         global_networks=global_networks,
         named_targets=named_targets,
+        limits=Limits(tls_workers=tls_workers),
         timeouts=Timeouts(
             connect_s=min(timeout_s, Timeouts.connect_s),
             reply_s=timeout_s,

@@ -15,6 +15,7 @@ from mailaudit.context import Context
 from mailaudit.model import ScanError, ScanErrorReason, ScanPart, TlsScan, TlsTarget
 from mailaudit.net.sslyze_adapter import scan_endpoints
 from mailaudit.net.worker import WorkerError, pool_for_loop
+from mailaudit.settings import Limits
 
 __all__ = [
     "TLS_BATCH",
@@ -38,9 +39,10 @@ TLS_CONCURRENT_SERVERS = 10
 
 # Endpoints per call and calls per worker process: a worker (about 60 MB with sslyze loaded, plus
 # ~3.5 MB per endpoint scanned) exits after TLS_BATCH scan calls and its memory goes back; up to
-# TLS_WORKERS work at once (the fleet engine scans endpoints one at a time, a few at once).
+# `limits.tls_workers` work at once (the fleet engine scans endpoints one at a time, a few at
+# once). TLS_WORKERS is that setting's default.
 TLS_BATCH = 20
-TLS_WORKERS = 4
+TLS_WORKERS = Limits.tls_workers
 
 # sslyze needs about 1.5 s of client CPU per endpoint, more on a loaded machine or against a
 # server that forks a process per connection (several hundred connections per endpoint).
@@ -82,7 +84,7 @@ async def _scan_batch(
     try:
         # The adapter stops waiting at the deadline itself; the worker is killed should it not
         # come back (start-up included in the slack).
-        pool = pool_for_loop(size=TLS_WORKERS, tasks_per_worker=TLS_BATCH)
+        pool = pool_for_loop(size=settings.limits.tls_workers, tasks_per_worker=TLS_BATCH)
         return await pool.run(
             scan_endpoints,
             targets,
