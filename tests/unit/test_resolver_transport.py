@@ -19,7 +19,7 @@ import pytest
 from mailaudit.context import Context
 from mailaudit.net.dns_transport import _Question
 from mailaudit.net.errors import DnsError
-from mailaudit.net.resolver import AnswerStatus, Resolver
+from mailaudit.net.resolver import AnswerStatus, Resolver, is_ip_literal
 from mailaudit.settings import Settings, Timeouts
 from tests.unit.fake_dns import (
     FakeDns,
@@ -390,3 +390,33 @@ def test_a_query_is_the_wire_dnspython_would_build(name: str, rdtype: str, edns:
     wire = _Question(qname, dns.rdatatype.from_text(rdtype)).wire(4321, edns=edns)
 
     assert wire == expected.to_wire()
+
+
+async def test_addresses_of_a_shared_host_come_from_the_cache(server: FakeDns) -> None:
+    server.zone[("mail.good.test", "AAAA")] = (300, ("::1",))
+    resolver = resolver_for(server)
+
+    found = [await resolver.lookup_addresses("Mail.Good.Test.") for _ in range(3)]
+
+    assert found == [("127.0.0.10", "::1")] * 3
+    assert len(server.seen) == 2  # A and AAAA, once
+    assert resolver.stats.queries == 2
+    assert resolver.stats.cache_hits == 4
+    await resolver.aclose()
+
+
+@pytest.mark.parametrize(
+    ("host", "expected"),
+    [
+        ("mail.good.test", False),
+        ("1.2.3.4", True),
+        ("1.2.3", False),
+        ("::1", True),
+        ("2001:db8::25", True),
+        ("1234", False),
+        ("a:b", False),
+        ("\u0661\u0662.\u0661.\u0661.\u0661", False),  # Arabic-Indic digits: not an address
+    ],
+)
+def test_ip_literals_are_told_from_names(host: str, expected: bool) -> None:
+    assert is_ip_literal(host) is expected
