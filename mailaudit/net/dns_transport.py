@@ -334,7 +334,12 @@ class DnsTransport:
                     turn += 1
                 else:
                     server, again = again, None
-                udp = await sockets.pick(server)
+                try:
+                    udp = await sockets.pick(server)
+                except OSError as exc:  # no route to it, say: this server is out
+                    usable.remove(server)
+                    failures.append(f"{server}: {exc}")
+                    continue
                 tries.append((udp, udp.send(question, inbox, edns=server not in without_edns)))
                 until = min(now + self.try_timeout_s, deadline)
                 # Wait for this try (or a late reply to an earlier one) until its time is up or

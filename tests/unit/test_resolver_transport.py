@@ -420,3 +420,15 @@ async def test_addresses_of_a_shared_host_come_from_the_cache(server: FakeDns) -
 )
 def test_ip_literals_are_told_from_names(host: str, expected: bool) -> None:
     assert is_ip_literal(host) is expected
+
+
+async def test_a_nameserver_that_cannot_be_reached_is_servfail() -> None:
+    # connect() refuses a UDP socket to the broadcast address (no SO_BROADCAST): the server is
+    # out at once, as a refused port is.
+    resolver = Resolver(nameservers=("255.255.255.255",), timeout_s=30.0)
+
+    with pytest.raises(DnsError) as caught:
+        await asyncio.wait_for(resolver.query("mail.good.test", "A"), timeout=10)
+
+    assert caught.value.reason == "servfail"
+    await resolver.aclose()
