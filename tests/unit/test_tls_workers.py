@@ -25,14 +25,14 @@ def network(tls_workers: int = Limits.tls_workers) -> Settings:
     )
 
 
-def test_two_workers_by_default() -> None:
-    assert Settings().limits.tls_workers == Limits.tls_workers == TLS_WORKERS == 2
-    assert network().limits.tls_workers == 2
+def test_one_worker_by_default() -> None:
+    assert Settings().limits.tls_workers == Limits.tls_workers == TLS_WORKERS == 1
+    assert network().limits.tls_workers == 1
 
 
 def test_the_option_sets_the_limit_and_keeps_the_other_limits() -> None:
-    limits = network(tls_workers=1).limits
-    assert limits.tls_workers == 1
+    limits = network(tls_workers=3).limits
+    assert limits.tls_workers == 3
     assert limits.max_concurrency == Limits().max_concurrency
 
 
