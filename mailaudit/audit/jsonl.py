@@ -19,7 +19,6 @@ Reading is forgiving: a torn last line (a crash mid-write) is skipped, and a rec
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -104,17 +103,46 @@ class RecordedRun:
     run: FleetRun
     tool_version: str
     finished_at: str | None = None
+    # Line numbers (from 1) of the torn or unreadable lines that were left out.
     skipped_lines: list[int] = field(default_factory=list)
 
 
-def read_jsonl(path: str | Path) -> RecordedRun:
+@dataclass
+class _Scanned:
+    """One pass over a stream: the run record, the endpoints, and where each domain's last
+    record lies (byte offset and length), in the order the domains completed."""
+
+    header: dict[str, Any]
+    options: UnitOptions
+    endpoints: dict[tuple[str, int], EndpointFacts]
+    domains: dict[str, tuple[int, int]]
+    finished_at: str | None
+    duration_ms: int
+    skipped_lines: list[int]
+
+
+def _scan(path: Path, stream: IO[bytes]) -> _Scanned:
+    """Read every record once. A torn line (not JSON, not UTF-8: the run was cut there) or a
+    record that does not load is left out: the work it held is redone or left unreported."""
     header: dict[str, Any] | None = None
-    domains: dict[str, DomainFacts] = {}
     endpoints: dict[tuple[str, int], EndpointFacts] = {}
+    domains: dict[str, tuple[int, int]] = {}
     finished_at: str | None = None
     duration_ms = 0
     skipped: list[int] = []
-    for number, record in _records(Path(path), skipped):
+    offset = 0
+    for number, line in enumerate(stream, start=1):
+        at, offset = offset, offset + len(line)
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            skipped.append(number)
+            continue
+        if not isinstance(record, dict):
+            skipped.append(number)
+            continue
         kind = record.get("record")
         try:
             if kind == "run" and header is None:
@@ -123,9 +151,9 @@ def read_jsonl(path: str | Path) -> RecordedRun:
                 ef = from_data(EndpointFacts, record["facts"])
                 endpoints[ef.key] = ef
             elif kind == "domain":
-                df = _domain_facts(record)
-                domains.pop(df.domain, None)  # a re-run domain moves to where it completed
-                domains[df.domain] = df
+                domain = _domain_facts(record).domain  # loaded once now: a bad record is left out
+                domains.pop(domain, None)  # a re-run domain moves to where it completed
+                domains[domain] = (at, len(line))
             elif kind == "end":
                 finished_at = str(record.get("finished_at"))
                 duration_ms = int(record.get("duration_ms", 0))
@@ -137,30 +165,30 @@ def read_jsonl(path: str | Path) -> RecordedRun:
         options = from_data(UnitOptions, header["options"])
     except (KeyError, LoadError) as exc:
         raise JsonlError(f"{path}: unreadable run record: {exc}") from None
+    return _Scanned(header, options, endpoints, domains, finished_at, duration_ms, skipped)
+
+
+def _open(path: Path) -> IO[bytes]:
+    if path.is_char_device() or path.is_block_device():
+        # A device such as /dev/zero reads forever: refused, not read into memory.
+        raise JsonlError(f"{path}: a device, not a JSONL stream")
+    return path.open("rb")
+
+
+def read_jsonl(path: str | Path) -> RecordedRun:
+    """Everything a stream holds, in memory (what `--resume` goes on from)."""
+    path = Path(path)
+    with _open(path) as stream:
+        scanned = _scan(path, stream)
+        domains = list(SpooledLines(stream, list(scanned.domains.values()), _domain_facts))
     run = FleetRun(
-        started_at=str(header.get("started_at", "")),
-        domains=list(domains.values()),
-        endpoints=endpoints,
-        duration_ms=duration_ms,
+        started_at=str(scanned.header.get("started_at", "")),
+        domains=domains,
+        endpoints=scanned.endpoints,
+        duration_ms=scanned.duration_ms,
     )
-    return RecordedRun(options, run, str(header.get("tool_version", "")), finished_at, skipped)
-
-
-def _records(path: Path, skipped: list[int]) -> Iterator[tuple[int, dict[str, Any]]]:
-    # A line that is not UTF-8 is torn like one that is not JSON: skipped, never a traceback.
-    with path.open(encoding="utf-8", errors="replace") as stream:
-        for number, line in enumerate(stream, start=1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError:
-                skipped.append(number)  # a torn line: the work it held is simply redone
-                continue
-            if isinstance(record, dict):
-                yield number, record
-            else:
-                skipped.append(number)
+    version = str(scanned.header.get("tool_version", ""))
+    return RecordedRun(scanned.options, run, version, scanned.finished_at, scanned.skipped_lines)
 
 
 def _domain_facts(record: dict[str, Any]) -> DomainFacts:
@@ -192,56 +220,20 @@ def report_from_jsonl(path: str | Path) -> Report:
     one's last record); the report's domains are read back one at a time whenever a writer
     reads them (`mailaudit.audit.spool`). The stream stays open as long as the report lives."""
     path = Path(path)
-    if path.is_char_device() or path.is_block_device():
-        # A device such as /dev/zero reads forever: refused, not read into memory.
-        raise JsonlError(f"{path}: a device, not a JSONL stream")
-    stream = path.open("rb")
-    header: dict[str, Any] | None = None
-    where: dict[str, tuple[int, int]] = {}
-    endpoints: dict[tuple[str, int], EndpointFacts] = {}
-    finished_at: str | None = None
-    duration_ms = 0
-    offset = 0
-    for line in stream:
-        at, offset = offset, offset + len(line)
-        try:
-            record = json.loads(line)
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            continue  # a torn line: the work it held is simply left out
-        if not isinstance(record, dict):
-            continue
-        kind = record.get("record")
-        try:
-            if kind == "run" and header is None:
-                header = record
-            elif kind == "endpoint":
-                ef = from_data(EndpointFacts, record["facts"])
-                endpoints[ef.key] = ef
-            elif kind == "domain":
-                domain = _domain_facts(record).domain  # read once now: a bad record is skipped
-                where.pop(domain, None)  # a re-run domain moves to where it completed
-                where[domain] = (at, len(line))
-            elif kind == "end":
-                finished_at = str(record.get("finished_at"))
-                duration_ms = int(record.get("duration_ms", 0))
-        except (KeyError, LoadError, TypeError, ValueError):
-            continue
-    if header is None:
-        stream.close()
-        raise JsonlError(f"{path}: no run record: not a mailaudit JSONL stream")
+    stream = _open(path)
     try:
-        options = from_data(UnitOptions, header["options"])
-    except (KeyError, LoadError) as exc:
+        scanned = _scan(path, stream)
+    except JsonlError:
         stream.close()
-        raise JsonlError(f"{path}: unreadable run record: {exc}") from None
-    started_at = str(header.get("started_at", ""))
+        raise
+    started_at = str(scanned.header.get("started_at", ""))
     info = RunInfo(
-        tool_version=str(header.get("tool_version", "")),
+        tool_version=str(scanned.header.get("tool_version", "")),
         started_at=started_at,
-        finished_at=finished_at or started_at,
-        duration_ms=duration_ms,
-        relay_test_domain=options.relay_test_domain,
+        finished_at=scanned.finished_at or started_at,
+        duration_ms=scanned.duration_ms,
+        relay_test_domain=scanned.options.relay_test_domain,
     )
-    domains = SpooledLines(stream, list(where.values()), _domain_facts)
+    domains = SpooledLines(stream, list(scanned.domains.values()), _domain_facts)
     now = datetime.fromisoformat(started_at)
-    return assemble_streamed(domains.__iter__, len(domains), endpoints, run=info, now=now)
+    return assemble_streamed(domains.__iter__, len(domains), scanned.endpoints, run=info, now=now)
