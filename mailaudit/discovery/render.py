@@ -60,9 +60,7 @@ def recommendations(result: DiscoveryResult) -> tuple[Recommendation, ...]:
 def _none_found(result: DiscoveryResult, *, incoming: bool) -> str:
     # A server that said "busy, try later" is not broken: whether it works is unknown.
     for candidate in result.candidates:
-        if (candidate.setting.protocol.value != "smtp") is incoming and is_refused_by_server(
-            candidate
-        ):
+        if candidate.setting.protocol.is_incoming is incoming and is_refused_by_server(candidate):
             return f"inconclusive: {candidate.setting.label()} said busy, try again later"
     return "none found (see findings)"
 
