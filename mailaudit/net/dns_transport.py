@@ -5,8 +5,9 @@ Why not `dns.asyncresolver`: it opens a fresh UDP socket for every question, and
 (issue 11, thousands of domains, tens of questions each) socket set-up and teardown were a third
 of the run's CPU. Here each nameserver gets `sockets_per_server` connected UDP sockets, each on its
 own random source port, opened on first use in the running event loop and reused for every
-question after that. dnspython still does the wire format (`make_query`, `from_wire`,
-`resolve_chaining`).
+question after that. Replies are read by our own wire reader (`mailaudit.protocols.dns_wire`)
+when they are of the common kind, else by dnspython (`from_wire`, `resolve_chaining`); queries
+are dnspython's, built once per type (`make_query`) with each question's name spliced in.
 
 Anti-spoofing (RFC 5452): every question carries a random 16-bit id; a datagram is taken as the
 reply only when its id is one we are waiting for on that socket, it comes from the nameserver's
@@ -44,8 +45,9 @@ import dns.rcode
 import dns.rdatatype
 
 from mailaudit.net.errors import DnsError
+from mailaudit.protocols.dns_wire import WireReply, read_reply
 
-__all__ = ["DnsTransport", "Nameserver"]
+__all__ = ["DnsTransport", "Nameserver", "reply_of"]
 
 # Ask for the AD bit (RFC 6840 §5.7) and DNSSEC records so a validating resolver can tell us an
 # answer was DNSSEC-checked; 1232 bytes is the DNS Flag Day 2020 payload size.
@@ -76,11 +78,10 @@ class Nameserver:
 class _Question:
     """One question's wire forms and what a reply must repeat of it."""
 
-    def __init__(self, qname: dns.name.Name, rdtype: dns.rdatatype.RdataType) -> None:
-        self.qname = qname
+    def __init__(self, name_wire: bytes, rdtype: dns.rdatatype.RdataType, *, label: str) -> None:
+        # `name_wire`: the absolute name, uncompressed; `label` names the question in errors.
         self.rdtype = rdtype
-        name_wire = qname.to_wire()
-        assert name_wire is not None  # an absolute name always renders
+        self.label = label
         self.name_wire = name_wire
         self.edns_wire = _with_name(_query_template(rdtype, edns=True), name_wire)
         self.plain_wire = b""  # built only for a server that refuses EDNS
@@ -305,13 +306,15 @@ class DnsTransport:
             await sockets.aclose()
 
     async def exchange(
-        self, qname: dns.name.Name, rdtype: dns.rdatatype.RdataType, *, lifetime_s: float
-    ) -> tuple[dns.message.QueryMessage, dns.message.ChainingResult]:
-        """The reply (NOERROR or NXDOMAIN) and its CNAME chain resolved. Raises DnsError."""
+        self, name_wire: bytes, rdtype: dns.rdatatype.RdataType, *, lifetime_s: float, label: str
+    ) -> WireReply:
+        """What the reply (NOERROR or NXDOMAIN) says, its CNAME chain resolved. `name_wire` is
+        the question's absolute name, uncompressed; `label` names it in errors ("MX a.test.").
+        Raises DnsError."""
         sockets = self._loop_sockets()
         loop = sockets.loop
         deadline = loop.time() + lifetime_s
-        question = _Question(qname, rdtype)
+        question = _Question(name_wire, rdtype, label=label)
         inbox = _Inbox(loop)
         usable = list(self.nameservers)
         without_edns: set[Nameserver] = set()
@@ -323,12 +326,11 @@ class DnsTransport:
             while True:
                 if not usable:
                     raise DnsError(
-                        f"{rdtype.name} {qname}: no server answered ({'; '.join(failures)})",
-                        reason="servfail",
+                        f"{label}: no server answered ({'; '.join(failures)})", reason="servfail"
                     )
                 now = loop.time()
                 if now >= deadline:
-                    raise DnsError(f"{rdtype.name} {qname}: timeout", reason="timeout")
+                    raise DnsError(f"{label}: timeout", reason="timeout")
                 if again is None:
                     server = usable[turn % len(usable)]
                     turn += 1
@@ -352,7 +354,7 @@ class DnsTransport:
                         if replier not in usable:
                             continue
                         outcome = await self._judge(question, replier, item, until, without_edns)
-                        if isinstance(outcome, tuple):
+                        if isinstance(outcome, WireReply):
                             return outcome
                         if outcome is _Verdict.AGAIN:
                             again = replier
@@ -372,7 +374,7 @@ class DnsTransport:
         item: bytes | OSError,
         until: float,
         without_edns: set[Nameserver],
-    ) -> tuple[dns.message.QueryMessage, dns.message.ChainingResult] | _Verdict | str:
+    ) -> WireReply | _Verdict | str:
         """A usable reply; AGAIN (ask this server again) or WAIT (keep waiting for a reply);
         otherwise why this server is out for this question."""
         if isinstance(item, OSError):
@@ -385,6 +387,11 @@ class DnsTransport:
                 return _Verdict.WAIT  # the server stays in: a later try may do better
             except (OSError, EOFError, asyncio.IncompleteReadError, ValueError) as exc:
                 return f"TCP: {exc or type(exc).__name__}"
+        fast = read_reply(data)
+        if fast is not None:
+            return fast
+        # Not the common kind (another rcode, type or class, EDNS options, anything odd):
+        # dnspython reads it and says what is wrong with it.
         try:
             reply = dns.message.from_wire(data)
         except (dns.exception.DNSException, ValueError) as exc:
@@ -394,11 +401,11 @@ class DnsTransport:
         rcode = reply.rcode()
         if rcode in (dns.rcode.NOERROR, dns.rcode.NXDOMAIN):
             try:
-                return reply, reply.resolve_chaining()
+                return reply_of(reply)
             except dns.exception.DNSException as exc:
                 return f"bad answer: {exc}"
         if rcode == dns.rcode.YXDOMAIN:
-            raise DnsError(f"{question.rdtype.name} {question.qname}: YXDOMAIN", reason="error")
+            raise DnsError(f"{question.label}: YXDOMAIN", reason="error")
         if rcode == dns.rcode.FORMERR and reply.edns < 0 and server not in without_edns:
             # RFC 6891 §7: a server that does not know EDNS answers FORMERR without an OPT record.
             without_edns.add(server)
@@ -425,3 +432,17 @@ class DnsTransport:
         if not question.is_answered_by(data):
             raise ValueError("reply question does not match")
         return data
+
+
+def reply_of(reply: dns.message.QueryMessage) -> WireReply:
+    """What a NOERROR or NXDOMAIN reply parsed by dnspython says (the slow path; the wire
+    reader's fast path must say the same). Raises dns.exception.DNSException on a bad chain."""
+    chain = reply.resolve_chaining()
+    return WireReply(
+        nxdomain=reply.rcode() == dns.rcode.NXDOMAIN,
+        authenticated=bool(reply.flags & dns.flags.AD),
+        answered=chain.answer is not None,
+        records=() if chain.answer is None else tuple(r.to_text() for r in chain.answer),
+        canonical_name=chain.canonical_name.to_text(),
+        ttl=chain.minimum_ttl,
+    )

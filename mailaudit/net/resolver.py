@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from enum import StrEnum
+from functools import cache
 
 import dns.exception
 import dns.flags
@@ -33,6 +34,7 @@ import dns.reversename
 from mailaudit.net.addresses import AddressGuard
 from mailaudit.net.dns_transport import DnsTransport, Nameserver
 from mailaudit.net.errors import DnsError
+from mailaudit.protocols.dns_wire import name_wire
 
 
 class AnswerStatus(StrEnum):
@@ -189,34 +191,44 @@ class Resolver:
     async def _ask(self, name: str, rdtype: str) -> tuple[DnsAnswer, float]:
         """One question on the wire: the answer and how long it may be kept (seconds)."""
         try:
-            qname = dns.name.from_text(name)
-            qtype = dns.rdatatype.from_text(rdtype)
+            qtype = _rdatatype(rdtype)
+            # A plain host name is put on the wire directly; anything else (escapes, IDNA,
+            # errors) goes through dnspython's name parser.
+            wire = name_wire(name)
+            if wire is None:
+                qname = dns.name.from_text(name)
+                wire = qname.to_wire()
+                assert wire is not None  # an absolute name always renders
+                label = f"{qtype.name} {qname}"
+            else:
+                label = f"{qtype.name} {name if name.endswith('.') else name + '.'}"
         except (dns.name.NameTooLong, dns.name.LabelTooLong, dns.name.EmptyLabel) as exc:
             raise DnsError(f"{rdtype} {name}: bad name", reason="bad-name") from exc
         except (dns.exception.DNSException, UnicodeError) as exc:
             raise DnsError(f"{rdtype} {name}: {exc}", reason="error") from exc
-        reply, chain = await self._transport.exchange(qname, qtype, lifetime_s=self._timeout_s)
-        authenticated = bool(reply.flags & dns.flags.AD)
-        # RFC 2308: a negative answer is kept for min(SOA TTL, SOA MINIMUM) (dnspython's
-        # resolve_chaining works it out, with the CNAME TTLs on the way), capped by our own bound.
-        if reply.rcode() == dns.rcode.NXDOMAIN:
-            ttl_s = min(float(chain.minimum_ttl), self._max_negative_ttl_s)
+        reply = await self._transport.exchange(wire, qtype, lifetime_s=self._timeout_s, label=label)
+        # RFC 2308: a negative answer is kept for min(SOA TTL, SOA MINIMUM) (worked out with
+        # the CNAME TTLs on the way), capped by our own bound.
+        if reply.nxdomain:
+            ttl_s = min(float(reply.ttl), self._max_negative_ttl_s)
             return DnsAnswer(name, rdtype, AnswerStatus.NXDOMAIN), ttl_s
-        if chain.answer is None:
-            ttl_s = min(float(chain.minimum_ttl), self._max_negative_ttl_s)
-            no_answer = DnsAnswer(name, rdtype, AnswerStatus.NO_ANSWER, authenticated=authenticated)
+        if not reply.answered:
+            ttl_s = min(float(reply.ttl), self._max_negative_ttl_s)
+            no_answer = DnsAnswer(
+                name, rdtype, AnswerStatus.NO_ANSWER, authenticated=reply.authenticated
+            )
             return no_answer, ttl_s
         # The TTL of an answer reached through CNAMEs is the shortest on the chain.
-        canonical = chain.canonical_name.to_text().rstrip(".")
+        canonical = reply.canonical_name.rstrip(".")
         found = DnsAnswer(
             name,
             rdtype,
             AnswerStatus.OK,
-            tuple(r.to_text() for r in chain.answer),
-            authenticated,
+            reply.records,
+            reply.authenticated,
             canonical if canonical.lower() != name.lower().rstrip(".") else None,
         )
-        return found, float(chain.minimum_ttl)
+        return found, float(reply.ttl)
 
     async def aclose(self) -> None:
         """Close the DNS sockets (every `with_guard` view shares them). Safe to call twice; a
@@ -294,6 +306,11 @@ class ResolverStats:
     queries: int = 0
     cache_hits: int = 0
     shared_in_flight: int = 0
+
+
+@cache
+def _rdatatype(text: str) -> dns.rdatatype.RdataType:
+    return dns.rdatatype.from_text(text)
 
 
 def _renamed(answer: DnsAnswer, name: str) -> DnsAnswer:

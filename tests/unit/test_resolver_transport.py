@@ -20,6 +20,7 @@ from mailaudit.context import Context
 from mailaudit.net.dns_transport import _Question
 from mailaudit.net.errors import DnsError
 from mailaudit.net.resolver import AnswerStatus, Resolver, is_ip_literal
+from mailaudit.protocols.dns_wire import name_wire
 from mailaudit.settings import Settings, Timeouts
 from tests.unit.fake_dns import (
     FakeDns,
@@ -379,15 +380,20 @@ def test_a_resolver_works_across_event_loops_and_its_sockets_close_with_each() -
 @pytest.mark.parametrize("rdtype", ["A", "AAAA", "MX", "TXT", "SRV", "PTR", "TLSA"])
 @pytest.mark.parametrize("edns", [True, False])
 def test_a_query_is_the_wire_dnspython_would_build(name: str, rdtype: str, edns: bool) -> None:
-    # The transport splices the name into a per-type template; the bytes must not differ.
+    # The resolver writes a plain name's wire form itself and the transport splices it into a
+    # per-type template; the bytes must not differ from dnspython's.
     qname = dns.name.from_text(name)
     expected = dns.message.make_query(qname, rdtype)
     expected.id = 4321
     expected.flags = dns.flags.RD | dns.flags.AD
     if edns:
         expected.use_edns(0, dns.flags.DO, 1232)
+    name_on_wire = name_wire(name)
+    assert name_on_wire is not None
 
-    wire = _Question(qname, dns.rdatatype.from_text(rdtype)).wire(4321, edns=edns)
+    wire = _Question(name_on_wire, dns.rdatatype.from_text(rdtype), label=name).wire(
+        4321, edns=edns
+    )
 
     assert wire == expected.to_wire()
 
