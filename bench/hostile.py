@@ -7,9 +7,11 @@ lab's hostile scenarios (tarpit, script banners, STARTTLS injection, 421, and go
 control), TLS scans included.
 
 Run it inside your own network namespace: it binds in-process fakes on 127.0.0.165-169 (mail,
-HTTP and DNS ports) and runs each `mailaudit` command as a child process, reading the child's
-peak RSS from wait4() and sampling its whole process tree (TLS scans run in worker processes),
-printed separately: the command's own process, its largest child, and the tree's sum. Fakes (all on loopback, each stops by itself after --hold seconds):
+HTTP and DNS ports) and runs each `mailaudit` command as a child process, sampling every 20 ms
+the command's own peak (VmHWM) and its whole process tree (TLS scans run in worker processes),
+printed separately: the command's own process, its largest child, and the tree's sum of RSS (the
+verdict). The tree's PSS (shared pages split between the processes that map them) is printed
+beside it for information. Fakes (all on loopback, each stops by itself after --hold seconds):
 
     flood    (127.0.0.165) every port sends protocol-shaped lines as fast as it can; port 80
              answers 200 with an endless body
@@ -222,27 +224,51 @@ def _rss_mb(pid: int) -> float:
     return 0.0
 
 
+def _status_mb(pid: int, field: str) -> float:
+    """A "kB" line of /proc/PID/status (VmHWM: the process's own peak RSS so far)."""
+    with contextlib.suppress(OSError, IndexError, ValueError):
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def _pss_mb(pid: int) -> float:
+    with contextlib.suppress(OSError, IndexError, ValueError):
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
 _PAGE = os.sysconf("SC_PAGE_SIZE")
 
 
 @dataclasses.dataclass
 class Peaks:
-    """Peak RSS in MB: the command's own process (from wait4, exact), the whole process tree
-    (the sum of every process, sampled every 20 ms) and the largest single child process."""
+    """Peaks in MB, sampled every 20 ms: the command's own process (its VmHWM, exact up to the
+    last 20 ms; wait4's ru_maxrss would be the largest of the command and its reaped children,
+    i.e. a TLS worker's peak), the whole process tree (the sum of every process's RSS: the
+    verdict; and the sum of their PSS, for information) and the largest single child process."""
 
     own: float = 0.0
     tree: float = 0.0
     child: float = 0.0
+    tree_pss: float = 0.0
 
     def sample(self, root: int) -> None:
         todo, total, largest = _children(root), _rss_mb(root), 0.0
+        pss = _pss_mb(root)
+        self.own = max(self.own, _status_mb(root, "VmHWM"))
         while todo:
             pid = todo.pop()
             rss = _rss_mb(pid)
             total += rss
+            pss += _pss_mb(pid)
             largest = max(largest, rss)
             todo += _children(pid)
         self.tree, self.child = max(self.tree, total), max(self.child, largest)
+        self.tree_pss = max(self.tree_pss, pss)
 
 
 def _measure(args: list[str], timeout_s: float) -> tuple[Peaks, float, int]:
@@ -258,16 +284,13 @@ def _measure(args: list[str], timeout_s: float) -> tuple[Peaks, float, int]:
     peaks = Peaks()
     while True:
         peaks.sample(child.pid)
-        pid, status, usage = os.wait4(child.pid, os.WNOHANG)
-        if pid:
+        if child.poll() is not None:
             break
         if time.monotonic() > deadline:
             child.kill()
-            pid, status, usage = os.wait4(child.pid, 0)
+            child.wait()
             break
         time.sleep(0.02)
-    child.returncode = os.waitstatus_to_exitcode(status)
-    peaks.own = usage.ru_maxrss / 1024
     peaks.tree = max(peaks.tree, peaks.own)  # a peak between two samples
     return peaks, time.monotonic() - started, child.returncode
 
@@ -343,10 +366,12 @@ def main() -> int:
             peaks, seconds, status = _measure(command, timeout_s=600)
             worst.own, worst.tree = max(worst.own, peaks.own), max(worst.tree, peaks.tree)
             worst.child = max(worst.child, peaks.child)
+            worst.tree_pss = max(worst.tree_pss, peaks.tree_pss)
             shown = " ".join(_without_settings(command))
             print(
                 f"{peaks.own:7.1f} MB own  {peaks.tree:7.1f} MB tree  {peaks.child:7.1f} MB "
-                f"largest child  {seconds:6.1f} s  exit {status}  mailaudit {shown}",
+                f"largest child  ({peaks.tree_pss:6.1f} MB tree PSS)  {seconds:6.1f} s  "
+                f"exit {status}  mailaudit {shown}",
                 flush=True,
             )
     finally:
@@ -359,6 +384,7 @@ def main() -> int:
     ):
         verdict = "ok" if value < TARGET_MB else "OVER"
         print(f"worst peak RSS, {what}: {value:.1f} MB (target < {TARGET_MB:g} MB: {verdict})")
+    print(f"(worst peak PSS of a whole tree, for information: {worst.tree_pss:.1f} MB)")
     print(f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     return 0
 

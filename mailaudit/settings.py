@@ -40,7 +40,7 @@ class Limits:
     dns_concurrency: int = 64
     # Domains gathering their DNS facts (MX, discovery, policy) at once in a fleet audit.
     domain_concurrency: int = 64
-    # sslyze worker processes at once (mailaudit.probes.tls_scan), about 80 MB each while
+    # sslyze worker processes at once (mailaudit.probes.tls_scan), about 65 MB each while
     # scanning. bench/fleet.py, N=100, 15 shared endpoints, 2 cores: 4 workers 427 MB / 26 s,
     # 2 workers 257 MB / 23 s, 1 worker 178 MB / 19 s (issue 11): the scan is CPU-bound, so
     # more workers than free cores only add memory.

@@ -7,71 +7,97 @@ cancelled, only abandoned. A worker serves `tasks_per_worker` calls and then exi
 it back; a worker past its deadline is killed. Calls and results cross the boundary by pickle:
 pass top-level functions and our own frozen dataclasses, never sslyze objects.
 
-Workers are started with "spawn" (a new interpreter: forking a parent with running threads can
-deadlock) and reused, so the start-up (importing sslyze, about a second) is paid once per
-`tasks_per_worker` calls, not per call. One pool per event loop (`pool_for_loop`), so a run's
-scans share it; its workers are daemons, gone with the parent at the latest.
+A worker is a new interpreter (forking a parent with running threads can deadlock), started by
+us rather than by multiprocessing's "spawn", for memory (issue 10, item 6: every process of a
+command counts against its 150 MB). "spawn" also starts a resource-tracker process (~12 MB) and
+re-runs the parent's `__main__` in the child (the CLI and click), while our worker starts from a
+few lines that import only `worker_process` (its side of the pipe, standard library only), then
+whatever the calls' pickles name (sslyze and its adapter). After each call the worker hands
+freed heap back to the system (`malloc_trim`): without that it grew by 3-5 MB per scan until
+recycled (60 -> 98 MB over the 14 scans of the lab's hostile audit). Workers are reused, so the
+start-up (importing sslyze, about a second) is paid once per `tasks_per_worker` calls, not per
+call. One pool per event loop (`pool_for_loop`), so a run's scans share it; workers are killed
+when the parent exits, and a worker whose parent is gone ends when it reads the end of its pipe.
 """
 
 from __future__ import annotations
 
 import asyncio
+import atexit
 import contextlib
-import multiprocessing
-import traceback
+import socket
+import subprocess
+import sys
 import weakref
 from collections.abc import Callable
 from multiprocessing.connection import Connection
-from multiprocessing.process import BaseProcess
 from typing import Any, TypeVar
 
 __all__ = ["WorkerError", "WorkerPool", "pool_for_loop"]
 
 T = TypeVar("T")
-_CONTEXT = multiprocessing.get_context("spawn")
+
+# The child's first lines: the parent's import path (tests, a source tree), then the loop.
+_BOOT = """\
+import sys
+from multiprocessing.connection import Connection
+conn = Connection(int(sys.argv[1]))
+sys.path[:] = conn.recv()
+from mailaudit.net.worker_process import serve
+serve(conn)
+"""
+
+# Workers not yet stopped or killed: killed when the parent exits (they are its helpers).
+_LIVE: set[subprocess.Popen[bytes]] = set()
 
 
 class WorkerError(RuntimeError):
     """The call raised in the worker, or the worker exited without a result (killed, crashed)."""
 
 
-def _serve(conn: Connection) -> None:
-    """The worker's loop: one call at a time until told to stop (None) or the parent is gone."""
-    while True:
-        try:
-            request = conn.recv()
-        except EOFError:
-            return
-        if request is None:
-            return
-        fn, args, kwargs = request
-        try:
-            result: tuple[str, Any] = ("ok", fn(*args, **kwargs))
-        except BaseException as exc:  # reported to the parent, which decides
-            result = ("error", "".join(traceback.format_exception_only(exc)).strip())
-        conn.send(result)
-
-
 class _Worker:
     def __init__(self) -> None:
-        self.conn, child = _CONTEXT.Pipe()
-        self.process: BaseProcess = _CONTEXT.Process(target=_serve, args=(child,), daemon=True)
-        self.process.start()
-        child.close()
+        ours, theirs = socket.socketpair()
+        with ours, theirs:
+            self.process = subprocess.Popen(
+                [sys.executable, "-c", _BOOT, str(theirs.fileno())],
+                pass_fds=(theirs.fileno(),),
+                stdin=subprocess.DEVNULL,
+                # Our stdout may be the report (--format json): the worker has nothing to add.
+                stdout=subprocess.DEVNULL,
+            )
+            self.conn = Connection(ours.detach())
+        _LIVE.add(self.process)
+        self.conn.send(sys.path)
         self.tasks = 0
 
     def stop(self) -> None:
         with contextlib.suppress(OSError):
-            self.conn.send(None)
+            self.conn.send_bytes(b"")
         self.conn.close()
-        self.process.join(5.0)
-        if self.process.is_alive():
-            self.process.kill()
+        try:
+            self.process.wait(5.0)
+        except subprocess.TimeoutExpired:
+            self.kill()
+        _LIVE.discard(self.process)
 
     def kill(self) -> None:
         self.process.kill()
         self.conn.close()
-        self.process.join(5.0)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.process.wait(5.0)
+        _LIVE.discard(self.process)
+
+
+def _kill_live_workers() -> None:
+    for process in list(_LIVE):
+        process.kill()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(5.0)
+    _LIVE.clear()
+
+
+atexit.register(_kill_live_workers)
 
 
 class WorkerPool:

@@ -1,10 +1,16 @@
 """net/worker.py: calls in recycled worker processes — results come back, workers are reused
-and then recycled, failures are WorkerError, and a worker past its deadline is killed."""
+and then recycled, failures are WorkerError, and a worker past its deadline is killed. A worker
+is one process and nothing else, and writes nothing to our stdout."""
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
+import sys
 import time
+import types
+from pathlib import Path
 
 import pytest
 
@@ -71,3 +77,72 @@ async def test_a_worker_past_its_deadline_is_killed() -> None:
     assert await pool.run(pid, kill_after_s=60) != os.getpid()  # a new worker took its place
     pool.close()
     assert time.monotonic() - started < 30
+
+
+async def test_a_function_the_worker_cannot_import_is_a_worker_error_and_the_worker_lives() -> None:
+    # Given a function whose module exists only in this process
+    only_here = types.ModuleType("mailaudit_only_in_the_parent")
+    exec("def hello():\n    return 'hello'\n", only_here.__dict__)
+    sys.modules[only_here.__name__] = only_here
+    pool = WorkerPool(size=1, tasks_per_worker=5)
+    try:
+        before = await pool.run(pid, kill_after_s=60)
+        # When the worker is asked to run it
+        with pytest.raises(WorkerError, match="ModuleNotFoundError"):
+            await pool.run(only_here.hello, kill_after_s=60)
+        # Then the failure is the call's, and the same worker serves the next call
+        assert await pool.run(pid, kill_after_s=60) == before
+    finally:
+        pool.close()
+        del sys.modules[only_here.__name__]
+
+
+async def test_the_worker_writes_nothing_to_our_standard_output(
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    # Our stdout may be the report itself (--format json).
+    pool = WorkerPool(size=1, tasks_per_worker=5)
+    await pool.run(print, "from the worker", kill_after_s=60)
+    pool.close()
+    assert "from the worker" not in capfd.readouterr().out
+
+
+# A fresh interpreter run from a file, as the `mailaudit` console script is (a file that imports
+# the CLI at its top), so that no other test's processes are counted: one call in a pool, then
+# every child process of that interpreter and what the worker has imported.
+_AS_THE_COMMAND = """
+import asyncio, json, os, pathlib
+from mailaudit.cli import main
+from mailaudit.net.worker import WorkerPool
+from mailaudit.net.worker_process import loaded_modules
+
+async def run():
+    pool = WorkerPool(size=1, tasks_per_worker=5)
+    worker = await pool.run(os.getpid, kill_after_s=60)
+    modules = await pool.run(loaded_modules, kill_after_s=60)
+    children = [
+        int(p)
+        for task in pathlib.Path("/proc/self/task").iterdir()
+        for p in (task / "children").read_text().split()
+    ]
+    pool.close()
+    print(json.dumps({"worker": worker, "children": children, "modules": modules}))
+
+if __name__ == "__main__":
+    asyncio.run(run())
+"""
+
+
+def test_a_pool_starts_one_process_that_does_not_carry_the_command_line(tmp_path: Path) -> None:
+    # Every process of a command counts against its memory (issue 10, item 6). multiprocessing's
+    # "spawn" also started a ~12 MB resource tracker and re-ran the command's main file in the
+    # worker (the CLI, click).
+    script = tmp_path / "mailaudit_command.py"
+    script.write_text(_AS_THE_COMMAND)
+    done = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=120, check=True
+    )
+    seen = json.loads(done.stdout)
+    assert seen["children"] == [seen["worker"]]
+    assert "mailaudit.net.worker_process" in seen["modules"]
+    assert {"mailaudit.cli", "click", "asyncio"} & set(seen["modules"]) == set()
