@@ -9,7 +9,7 @@ targets lead to (issue 11 found the old joins rescanning every endpoint for ever
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -30,7 +30,7 @@ from mailaudit.model import (
 )
 from mailaudit.report.aggregate import condense_domain, condense_endpoint
 from mailaudit.report.outcome import DomainOutcome, domain_outcome
-from mailaudit.report.streamed import StreamedDomains
+from mailaudit.report.streamed import ReportSpool, StreamedDomains
 
 __all__ = [
     "DomainView",
@@ -259,31 +259,32 @@ def assemble_report(
 ) -> Report:
     """The whole Report from facts: what a run ends with, and what `mailaudit report
     run.jsonl` rebuilds. Endpoints no domain uses (guesses not there) are left out."""
-    domain_facts = list(domains)
-    streamed = assemble_streamed(
-        lambda: iter(domain_facts), len(domain_facts), endpoints, run=run, now=now
-    )
+    streamed = assemble_streamed(domains, endpoints, run=run, now=now)
     return dataclasses.replace(streamed, domains=tuple(streamed.domains))
 
 
 def assemble_streamed(
-    domains: Callable[[], Iterator[DomainFacts]],
-    count: int,
+    domains: Iterable[DomainFacts],
     endpoints: Mapping[tuple[str, int], EndpointFacts] | Iterable[EndpointFacts],
     *,
     run: RunInfo,
     now: datetime,
 ) -> Report:
-    """The Report from facts read afresh by `domains()` (a fleet's spool on disk) on every
-    pass: the endpoints are assembled now, in one pass over the domains; the domains are joined
-    again each time a writer reads them (`StreamedDomains`), so no pass holds more than one."""
+    """The Report from `domains` (a fleet's spool on disk, read once): each domain is joined
+    with the endpoints and its report spooled to disk (`ReportSpool`), whence every writer
+    reads the domains one at a time (`StreamedDomains`), so no pass holds more than one."""
     judged = Judged(now=now)
     for ef in endpoints.values() if isinstance(endpoints, Mapping) else endpoints:
         judged.add(ef)
     uses: dict[tuple[str, int], list[tuple[str, Role, str]]] = {}
     outside: dict[tuple[str, int], list[OutOfScope]] = {}
-    for facts in domains():
+    # Each domain is joined once, here; the writers read the joined reports back.
+    reports = ReportSpool()
+    for facts in domains:
         view = domain_view(facts, judged)
+        # One finding per id and subject: a storm (1,000 MX hosts without SPF) becomes one
+        # finding with a count and examples (mailaudit.report.aggregate).
+        reports.add(condense_domain(view.report))
         for key, name, role in view.uses:
             uses.setdefault(key, []).append((name, role, facts.domain))
         hosts = {e.host: e for e in facts.out_of_scope}
@@ -295,16 +296,10 @@ def assemble_streamed(
         for key, used in uses.items()
     ]
 
-    def domain_reports() -> Iterator[DomainReport]:
-        # One finding per id and subject: a storm (1,000 MX hosts without SPF) becomes one
-        # finding with a count and examples (mailaudit.report.aggregate).
-        for facts in domains():
-            yield condense_domain(domain_view(facts, judged).report)
-
     return Report(
         schema_version=SCHEMA_VERSION,
         run=run,
-        domains=StreamedDomains(domain_reports, count),
+        domains=StreamedDomains(reports.__iter__, len(reports)),
         endpoints=tuple(
             condense_endpoint(e) for e in sorted(endpoint_reports, key=lambda e: (e.url, e.id))
         ),

@@ -180,7 +180,7 @@ def read_jsonl(path: str | Path) -> RecordedRun:
     path = Path(path)
     with _open(path) as stream:
         scanned = _scan(path, stream)
-        domains = list(SpooledLines(stream, list(scanned.domains.values()), _domain_facts))
+        domains = list(SpooledLines(stream, list(scanned.domains.values()), _domain_line))
     run = FleetRun(
         started_at=str(scanned.header.get("started_at", "")),
         domains=domains,
@@ -189,6 +189,10 @@ def read_jsonl(path: str | Path) -> RecordedRun:
     )
     version = str(scanned.header.get("tool_version", ""))
     return RecordedRun(scanned.options, run, version, scanned.finished_at, scanned.skipped_lines)
+
+
+def _domain_line(line: bytes) -> DomainFacts:
+    return _domain_facts(json.loads(line))
 
 
 def _domain_facts(record: dict[str, Any]) -> DomainFacts:
@@ -234,6 +238,6 @@ def report_from_jsonl(path: str | Path) -> Report:
         duration_ms=scanned.duration_ms,
         relay_test_domain=scanned.options.relay_test_domain,
     )
-    domains = SpooledLines(stream, list(scanned.domains.values()), _domain_facts)
+    domains = SpooledLines(stream, list(scanned.domains.values()), _domain_line)
     now = datetime.fromisoformat(started_at)
-    return assemble_streamed(domains.__iter__, len(domains), scanned.endpoints, run=info, now=now)
+    return assemble_streamed(domains, scanned.endpoints, run=info, now=now)

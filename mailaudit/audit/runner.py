@@ -334,4 +334,4 @@ def fleet_report(
     now = datetime.fromisoformat(run.started_at)
     if spooled is None:
         return assemble_report(run.domains, run.endpoints, run=info, now=now)
-    return assemble_streamed(spooled.__iter__, len(spooled), run.endpoints, run=info, now=now)
+    return assemble_streamed(spooled, run.endpoints, run=info, now=now)

@@ -138,7 +138,7 @@ def test_a_spooled_fleet_reports_as_the_in_memory_fleet() -> None:
         spool.add(facts)
     lines = spool.lines(f.domain for f in fleet)
 
-    lazy = assemble_streamed(lines.__iter__, len(lines), fleet_endpoints(), run=RUN, now=NOW)
+    lazy = assemble_streamed(lines, fleet_endpoints(), run=RUN, now=NOW)
     whole = assemble_report(fleet, fleet_endpoints(), run=RUN, now=NOW)
 
     assert isinstance(lazy.domains, StreamedDomains)
@@ -155,3 +155,41 @@ def test_a_device_is_refused_as_a_report_not_read_forever(device: str) -> None:
         load_report(device)
     with pytest.raises(JsonlError, match="a device"):
         report_from_jsonl(device)
+
+
+def test_the_assembler_reads_and_joins_each_domain_once_whatever_the_writers_do(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Given a fleet of 40 domains whose facts are counted as they are read and joined
+    fleet = [customer(f"c{i}.test") for i in range(40)]
+    reads = [0]
+
+    def facts() -> Iterator[object]:
+        for f in fleet:
+            reads[0] += 1
+            yield f
+
+    import mailaudit.audit.assemble as assemble
+
+    joins = [0]
+    real_view = assemble.domain_view
+
+    def counted_view(*args: object, **kwargs: object) -> object:
+        joins[0] += 1
+        return real_view(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(assemble, "domain_view", counted_view)
+
+    # When the report is assembled and then read by every writer, the outcome and the exit code
+    lazy = assemble_streamed(facts(), fleet_endpoints(), run=RUN, now=NOW)  # type: ignore[arg-type]
+    for fmt in FORMATS:
+        render_report(lazy, fmt)
+    fleet_outcome(lazy)
+    exit_code(lazy, Severity.LOW)
+
+    # Then each domain was read and joined once, and the passes gave the same domains each time
+    assert reads == [40]
+    assert joins == [40]
+    monkeypatch.undo()
+    assert lazy == assemble_report(fleet, fleet_endpoints(), run=RUN, now=NOW)
+    assert [d.domain for d in lazy.domains] == [f.domain for f in fleet]
