@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
+import io
 import json
-from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
 from typing import Any, TextIO
@@ -33,37 +33,53 @@ class ReportLoadError(UsageError):
     """The file is not a mailaudit report this version can read; the message says where."""
 
 
+# From this many domains on, each domain and endpoint is one line (`write_report`): the same data,
+# the form of the fleet view in HTML (mailaudit.report.fleet_html.FLEET_MIN_DOMAINS).
+ONE_LINE_FROM = 50
+
+
 def dump_report(report: Report) -> str:
-    return json.dumps(to_data(report), indent=2, ensure_ascii=False) + "\n"
+    """The report's JSON text, as `write_report` writes it."""
+    text = io.StringIO()
+    write_report(report, text)
+    return text.getvalue()
 
 
 def write_report(report: Report, stream: TextIO) -> None:
-    """Write `dump_report(report)` to `stream` piece by piece: the same text, but a fleet's
-    10,000 domains are turned into data one at a time, never all at once (nor the whole text
-    in one string), so writing the report needs memory for one domain, not for the fleet."""
-    top = {
-        f.name: _Serialised(value) if isinstance(value, tuple) else to_data(value)
-        for f in dataclasses.fields(report)
-        for value in (getattr(report, f.name),)
-    }
-    # With an indent the json module encodes in Python and iterates lists lazily.
-    for chunk in json.JSONEncoder(indent=2, ensure_ascii=False).iterencode(top):
-        stream.write(chunk)
-    stream.write("\n")
+    """Write the report piece by piece: a fleet's 10,000 domains are turned into data one at a
+    time, never all at once (nor the whole text in one string), so writing the report needs
+    memory for one domain, not for the fleet.
+
+    Indented by two spaces; from ONE_LINE_FROM domains on, each domain and each endpoint is one
+    compact line instead (a fleet's file is a third smaller and `grep`-able by domain), and is
+    encoded by the json module's C encoder: with an indent, json encodes in Python, several
+    times slower, which was a sixth of a 1,000-domain run's CPU time."""
+    one_line = len(report.domains) >= ONE_LINE_FROM
+    stream.write("{")
+    for position, f in enumerate(dataclasses.fields(report)):
+        value = getattr(report, f.name)
+        stream.write(("," if position else "") + "\n  " + json.dumps(f.name) + ": ")
+        if not isinstance(value, tuple):
+            stream.write(_indented(to_data(value), "\n  "))
+        elif not value:
+            stream.write("[]")
+        else:
+            stream.write("[")
+            for n, item in enumerate(value):
+                data = to_data(item)
+                line = _compact(data) if one_line else _indented(data, "\n    ")
+                stream.write(("," if n else "") + "\n    " + line)
+            stream.write("\n  ]")
+    stream.write("\n}\n")
 
 
-class _Serialised(list[Any]):
-    """A model tuple that json encodes as a list, each item turned into data when reached."""
+def _indented(data: Any, newline: str) -> str:
+    # Safe: the encoder escapes every newline inside a string, so each one here is layout.
+    return json.dumps(data, indent=2, ensure_ascii=False).replace("\n", newline)
 
-    def __init__(self, items: tuple[Any, ...]) -> None:
-        super().__init__()
-        self._items = items
 
-    def __iter__(self) -> Iterator[Any]:
-        return (to_data(item) for item in self._items)
-
-    def __len__(self) -> int:
-        return len(self._items)
+def _compact(data: Any) -> str:
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
 
 
 def load_report(path: str | Path) -> Report:

@@ -19,7 +19,7 @@ from mailaudit.checks.grading import untested
 from mailaudit.model import DomainReport, Report, Severity
 from mailaudit.report.exit_codes import exit_code
 from mailaudit.report.formats import FORMATS, render_report, write_rendered
-from mailaudit.report.json_report import ReportLoadError, load_report
+from mailaudit.report.json_report import ONE_LINE_FROM, ReportLoadError, load_report
 from mailaudit.report.junit import render_junit, write_junit
 from mailaudit.report.outcome import fleet_outcome
 from mailaudit.report.sarif import render_sarif, write_sarif
@@ -193,3 +193,23 @@ def test_the_assembler_reads_and_joins_each_domain_once_whatever_the_writers_do(
     monkeypatch.undo()
     assert lazy == assemble_report(fleet, fleet_endpoints(), run=RUN, now=NOW)
     assert [d.domain for d in lazy.domains] == [f.domain for f in fleet]
+
+
+def test_a_fleet_json_has_one_line_per_domain_and_reads_back_as_the_same_report() -> None:
+    fleet = [customer(f"c{i}.test") for i in range(ONE_LINE_FROM)]
+    report = assemble_report(fleet, fleet_endpoints(), run=RUN, now=NOW)
+
+    text = render_report(report, "json")
+
+    lines = text.splitlines()
+    for facts in fleet:  # each domain whole on its own line
+        (line,) = [x for x in lines if f'"domain":"{facts.domain}"' in x]
+        assert json.loads(line.strip().rstrip(",")) == to_data(
+            next(d for d in report.domains if d.domain == facts.domain)
+        )
+    items = [x for x in lines if x.startswith("    {")]
+    assert len(items) == len(fleet) + len(report.endpoints)  # the endpoints one line each too
+    assert json.loads(text) == to_data(report)  # the same data as the indented form
+    # One domain fewer: the indented form, as json.dumps(indent=2) writes it
+    small = dataclasses.replace(report, domains=report.domains[:-1])
+    assert render_report(small, "json") == json.dumps(to_data(small), indent=2) + "\n"
