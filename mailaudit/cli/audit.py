@@ -31,6 +31,7 @@ from mailaudit.cli.validate import (
 from mailaudit.context import Context
 from mailaudit.model import Endpoint, Report, Severity
 from mailaudit.report.exit_codes import EXIT_OUTPUT, exit_code
+from mailaudit.report.fleet_text import fleet_digest
 from mailaudit.report.formats import FORMATS, render_report, write_rendered
 from mailaudit.report.outcome import AuditStatus, FleetOutcome, fleet_outcome
 from mailaudit.report.requirements import (
@@ -38,6 +39,7 @@ from mailaudit.report.requirements import (
     apply_requirements,
     load_requirements,
 )
+from mailaudit.report.streamed import FLEET_MIN_DOMAINS
 from mailaudit.report.text import progress_callback
 
 
@@ -235,18 +237,27 @@ def audit(
         for option, path in output_paths.items()
         if path
     )
-    click.echo(
-        render_report(report, fmt, quiet=quiet, verbose=verbose, color=sys.stdout.isatty()),
-        nl=False,
-    )
-    outcome = fleet_outcome(report, endpoints_only=_endpoint_hosts(domain_list, extra))
+    threshold = Severity(fail_on) if fail_on else None
+    endpoints_only = _endpoint_hosts(domain_list, extra)
+    color = sys.stdout.isatty()
+    if fmt == "text" and not verbose and len(report.domains) >= FLEET_MIN_DOMAINS:
+        # A fleet's text, outcome and exit code come from one pass over its domains.
+        digest = fleet_digest(
+            report, quiet=quiet, color=color, fail_on=threshold, endpoints_only=endpoints_only
+        )
+        click.echo(digest.text, nl=False)
+        outcome, code = digest.outcome, digest.exit_code
+    else:
+        click.echo(render_report(report, fmt, quiet=quiet, verbose=verbose, color=color), nl=False)
+        outcome = fleet_outcome(report, endpoints_only=endpoints_only)
+        code = exit_code(report, threshold)
     if len(report.domains) > 1 or outcome.count(AuditStatus.AUDITED) < len(report.domains):
         print_outcome(outcome, to_stderr=fmt != "text")
     for failure in failures:
         click.echo(f"Error: {failure}", err=True)
     if failures:
         sys.exit(EXIT_OUTPUT)
-    sys.exit(exit_code(report, Severity(fail_on) if fail_on else None))
+    sys.exit(code)
 
 
 def _writer(report: Report, kind: str) -> Callable[[TextIO], object]:

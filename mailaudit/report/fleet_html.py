@@ -28,11 +28,11 @@ from mailaudit.checks.grading import GRADES, SEVERITIES_WORST_FIRST, domain_summ
 from mailaudit.model import Finding, Report, Severity
 from mailaudit.report.escape import visible_controls
 from mailaudit.report.html import anchor  # the same anchors as the endpoint sections
+from mailaudit.report.streamed import FLEET_MIN_DOMAINS
 
 __all__ = ["FLEET_MIN_DOMAINS", "fleet_view", "script_hash"]
 
 # From this many domains on, the HTML report is the fleet view.
-FLEET_MIN_DOMAINS = 50
 _SEVERITIES = [s.value for s in SEVERITIES_WORST_FIRST]
 
 

@@ -17,6 +17,7 @@ from typing import Any, TextIO
 
 from mailaudit.errors import UsageError
 from mailaudit.model import Report
+from mailaudit.report.streamed import FLEET_MIN_DOMAINS
 from mailaudit.serial import LoadError, from_data, to_data
 
 __all__ = [
@@ -33,9 +34,8 @@ class ReportLoadError(UsageError):
     """The file is not a mailaudit report this version can read; the message says where."""
 
 
-# From this many domains on, each domain and endpoint is one line (`write_report`): the same data,
-# the form of the fleet view in HTML (mailaudit.report.fleet_html.FLEET_MIN_DOMAINS).
-ONE_LINE_FROM = 50
+# From this many domains on, each domain and endpoint is one line (`write_report`).
+ONE_LINE_FROM = FLEET_MIN_DOMAINS
 
 
 def dump_report(report: Report) -> str:

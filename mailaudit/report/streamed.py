@@ -25,7 +25,12 @@ from typing import IO, Any, SupportsIndex, overload
 
 from mailaudit.model import DomainReport
 
-__all__ = ["ReportSpool", "StreamedDomains"]
+__all__ = ["FLEET_MIN_DOMAINS", "ReportSpool", "StreamedDomains"]
+
+# A report is a fleet's from this many domains on, and every output takes its fleet form: the
+# HTML's fleet view (report/fleet_html.py), one line per domain in JSON (report/json_report.py)
+# and the terminal's fleet summary (report/fleet_text.py).
+FLEET_MIN_DOMAINS = 50
 
 
 class ReportSpool:

@@ -26,7 +26,9 @@ from mailaudit.checks.grading import (
 )
 from mailaudit.model import Finding, Report, Severity
 from mailaudit.report.escape import visible_controls
+from mailaudit.report.fleet_text import fleet_digest
 from mailaudit.report.progress import Progress, progress_callback
+from mailaudit.report.streamed import FLEET_MIN_DOMAINS
 
 __all__ = ["Progress", "progress_callback", "render_text"]
 
@@ -67,7 +69,11 @@ def render_text(
     """The terminal report as a string (ANSI colours only when `color`).
 
     quiet: only the summary tables and totals; verbose: evidence, remediation, references,
-    check runs and transcripts too."""
+    check runs and transcripts too. From FLEET_MIN_DOMAINS domains on and unless verbose, the
+    fleet's form (report/fleet_text.py: findings across the fleet, endpoints, a line per
+    domain)."""
+    if len(report.domains) >= FLEET_MIN_DOMAINS and not verbose:
+        return fleet_digest(report, quiet=quiet, color=color, width=width).text
     buffer = io.StringIO()
     console = Console(
         file=buffer,
