@@ -62,7 +62,13 @@ class Chromium:
             shutil.rmtree(profile, ignore_errors=True)
         if done.returncode != 0:
             raise AssertionError(f"chromium exited {done.returncode}: {done.stderr[-2000:]}")
-        console = tuple(m.group(1) for m in CONSOLE.finditer(done.stderr))
+        # The page's messages only: Chromium's own pages (source chrome://...) log too, e.g.
+        # "Slow network is detected" for its UI font on a loaded machine.
+        console = tuple(
+            m.group(1)
+            for m in CONSOLE.finditer(done.stderr)
+            if "source: chrome://" not in m.group(1)
+        )
         return Run(done.stdout, console)
 
     def screenshot(self, page: Path, png: Path, *, window: str = "1280,2000") -> Run:
