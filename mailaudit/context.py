@@ -80,6 +80,7 @@ class Context:
                 timeout_s=settings.timeouts.dns_s,
                 guard=AddressGuard(AddressPolicy.from_settings(settings)),
                 concurrency=settings.limits.dns_concurrency,
+                cache_entries=settings.limits.dns_cache_entries,
                 monotonic=monotonic,
             )
         return cls(

@@ -38,6 +38,10 @@ class Limits:
     max_concurrency: int = 32
     # DNS questions on the wire at once (the cache answers the rest).
     dns_concurrency: int = 64
+    # Answers the run's DNS cache keeps at most (least recently used dropped first; under 1 KB
+    # each). Sized for the answers a fleet shares (its hosts, its providers) and the domains in
+    # flight (domain_concurrency x ~31 questions); a finished customer's answers go.
+    dns_cache_entries: int = 10_000
     # Domains gathering their DNS facts (MX, discovery, policy) at once in a fleet audit.
     domain_concurrency: int = 64
     # sslyze worker processes at once (mailaudit.probes.tls_scan), about 65 MB each while

@@ -7,7 +7,11 @@ does the wire format and reads /etc/resolv.conf when no nameserver is given.
 One `Resolver` serves one run (`Context.create` makes it) and is its DNS cache: every (name,
 type) is asked once within its TTL, negative answers (NXDOMAIN, NODATA) are kept for their SOA
 negative TTL (RFC 2308), and concurrent askers of the same question share the one query in flight.
-Failures (timeout, SERVFAIL) are not kept: the next asker tries again. At most `concurrency`
+Failures (timeout, SERVFAIL) are not kept: the next asker tries again. The cache holds at most
+`cache_entries` answers, the least recently used dropped first, expired ones swept out: a fleet's
+shared answers (its hosts' addresses, its providers' names) are asked for by every domain and
+stay, while a customer's own answers go some thousand questions after its audit is done (issue
+11: a cache that kept everything held 310,000 answers at 10,000 domains). At most `concurrency`
 queries are on the wire at once, so thousands of domains never open thousands of UDP sockets
 (issue 11: unbounded lookups starved each other into timeouts)."""
 
@@ -17,6 +21,7 @@ import asyncio
 import copy
 import ipaddress
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from enum import StrEnum
@@ -131,6 +136,7 @@ class Resolver:
         monotonic: Callable[[], float] = time.monotonic,
         try_timeout_s: float | None = None,
         sockets_per_server: int = 4,
+        cache_entries: int = 10_000,
     ) -> None:
         # Every address the tool connects to comes from `addresses()`, so this is the one
         # place the SSRF guard sits (mailaudit.net.addresses). The default guard refuses every
@@ -148,20 +154,18 @@ class Resolver:
         self._wire = asyncio.Semaphore(concurrency)
         self._max_negative_ttl_s = max_negative_ttl_s
         self._monotonic = monotonic
-        # (name, type) -> (answer, expires at on the monotonic clock).
-        self._cache: dict[tuple[str, str], tuple[DnsAnswer, float]] = {}
-        self._in_flight: dict[tuple[str, str], asyncio.Future[tuple[DnsAnswer, float]]] = {}
         self.stats = ResolverStats()
+        self._cache = _AnswerCache(cache_entries, self.stats)
+        self._in_flight: dict[tuple[str, str], asyncio.Future[tuple[DnsAnswer, float]]] = {}
 
     async def query(self, name: str, rdtype: str) -> DnsAnswer:
         """One lookup; NXDOMAIN and NODATA are answers, not errors. Raises DnsError on timeouts,
         SERVFAIL and malformed names. Answered from the run's cache within the answer's TTL."""
         key = (name.lower().rstrip("."), rdtype.upper())
-        now = self._monotonic()
-        cached = self._cache.get(key)
-        if cached is not None and cached[1] > now:
+        cached = self._cache.get(key, self._monotonic())
+        if cached is not None:
             self.stats.cache_hits += 1
-            return _renamed(cached[0], name)
+            return _renamed(cached, name)
         pending = self._in_flight.get(key)
         if pending is None:
             pending = asyncio.ensure_future(self._ask_counted(name, rdtype))
@@ -181,7 +185,8 @@ class Resolver:
             return
         answer, ttl_s = done.result()
         if ttl_s > 0:
-            self._cache[key] = (answer, self._monotonic() + ttl_s)
+            now = self._monotonic()
+            self._cache.put(key, answer, now + ttl_s, now)
 
     async def _ask_counted(self, name: str, rdtype: str) -> tuple[DnsAnswer, float]:
         async with self._wire:
@@ -259,10 +264,11 @@ class Resolver:
         # Shared hosts are asked for by every domain: both answers fresh in the cache are
         # taken without a task each (what asyncio.gather would cost).
         now = self._monotonic()
-        cached_a, cached_aaaa = self._cache.get((key, "A")), self._cache.get((key, "AAAA"))
-        if cached_a and cached_aaaa and cached_a[1] > now and cached_aaaa[1] > now:
+        a_cached = self._cache.get((key, "A"), now)
+        aaaa_cached = self._cache.get((key, "AAAA"), now) if a_cached is not None else None
+        if a_cached is not None and aaaa_cached is not None:
             self.stats.cache_hits += 2
-            a, aaaa = cached_a[0], cached_aaaa[0]
+            a, aaaa = a_cached, aaaa_cached
         else:
             a, aaaa = await asyncio.gather(self.query(host, "A"), self.query(host, "AAAA"))
         found = a.records + aaaa.records
@@ -301,11 +307,52 @@ class Resolver:
 
 @dataclass
 class ResolverStats:
-    """What the run's DNS cost: questions sent, answered from the cache, shared in flight."""
+    """What the run's DNS cost: questions sent, answered from the cache, shared in flight, and
+    answers the bounded cache let go before their TTL ran out."""
 
     queries: int = 0
     cache_hits: int = 0
     shared_in_flight: int = 0
+    evicted: int = 0
+
+
+class _AnswerCache:
+    """(name, type) -> answer until its expiry on the monotonic clock; at most `capacity`
+    answers, the least recently used dropped first. Expired answers go when they are next
+    looked up, and all of them once per `capacity` insertions (a sweep, O(1) amortised)."""
+
+    def __init__(self, capacity: int, stats: ResolverStats) -> None:
+        if capacity < 1:
+            raise ValueError("the DNS cache needs room for at least one answer")
+        self.capacity = capacity
+        self._stats = stats
+        self._entries: OrderedDict[tuple[str, str], tuple[DnsAnswer, float]] = OrderedDict()
+        self._until_sweep = capacity
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def get(self, key: tuple[str, str], now: float) -> DnsAnswer | None:
+        entry = self._entries.get(key)
+        if entry is None:
+            return None
+        if entry[1] <= now:
+            del self._entries[key]
+            return None
+        self._entries.move_to_end(key)
+        return entry[0]
+
+    def put(self, key: tuple[str, str], answer: DnsAnswer, expires: float, now: float) -> None:
+        self._entries[key] = (answer, expires)
+        self._entries.move_to_end(key)
+        self._until_sweep -= 1
+        if self._until_sweep <= 0:
+            self._until_sweep = self.capacity
+            for stale in [k for k, (_, until) in self._entries.items() if until <= now]:
+                del self._entries[stale]
+        while len(self._entries) > self.capacity:
+            self._entries.popitem(last=False)
+            self._stats.evicted += 1
 
 
 @cache

@@ -52,6 +52,7 @@ class PublicOnly:
             timeout_s=s.timeouts.dns_s,
             guard=AddressGuard(self.policy),
             concurrency=s.limits.dns_concurrency,
+            cache_entries=s.limits.dns_cache_entries,
         )
 
     def context(self) -> Context:

@@ -7,8 +7,10 @@ import asyncio
 
 import pytest
 
+from mailaudit.context import Context
 from mailaudit.net.errors import DnsError
 from mailaudit.net.resolver import AnswerStatus, DnsAnswer, Resolver
+from mailaudit.settings import Limits, Settings
 
 
 class Clock:
@@ -22,8 +24,20 @@ class Clock:
 class WireResolver(Resolver):
     """Answers from a table instead of the network; counts the questions that reach the wire."""
 
-    def __init__(self, clock: Clock, *, delay_s: float = 0.0, concurrency: int = 64) -> None:
-        super().__init__(nameservers=("127.0.0.1",), monotonic=clock, concurrency=concurrency)
+    def __init__(
+        self,
+        clock: Clock,
+        *,
+        delay_s: float = 0.0,
+        concurrency: int = 64,
+        cache_entries: int = 10_000,
+    ) -> None:
+        super().__init__(
+            nameservers=("127.0.0.1",),
+            monotonic=clock,
+            concurrency=concurrency,
+            cache_entries=cache_entries,
+        )
         self.asked: list[tuple[str, str]] = []
         self.delay_s = delay_s
         self.fail_next = False
@@ -118,3 +132,55 @@ async def test_questions_on_the_wire_are_bounded() -> None:
 
     assert len(resolver.asked) == 40
     assert resolver.most_on_wire == 4
+
+
+async def test_the_cache_is_bounded_and_keeps_what_is_used() -> None:
+    # Given a cache of 4 answers and a shared host every "domain" asks for
+    resolver = WireResolver(Clock(), cache_entries=4)
+    for i in range(20):
+        await resolver.query("mail.shared.test", "A")
+        await resolver.query(f"d{i}.test", "MX")
+        await resolver.query(f"d{i}.test", "TXT")
+
+    # Then the shared answer was asked once, each domain's answers once, and at most 4 are kept
+    assert resolver.asked.count(("mail.shared.test", "A")) == 1
+    assert len(resolver.asked) == 1 + 40
+    assert len(resolver._cache) == 4
+    assert resolver.stats.evicted == 40 + 1 - 4
+    # The most recent domain is still there; the first one went and is asked again
+    await resolver.query("d19.test", "TXT")
+    await resolver.query("d0.test", "MX")
+    assert resolver.asked[-1] == ("d0.test", "MX")
+    assert len(resolver.asked) == 42
+
+
+async def test_expired_answers_are_dropped_not_kept() -> None:
+    clock = Clock()
+    resolver = WireResolver(clock, cache_entries=10)
+    for i in range(5):
+        await resolver.query(f"missing{i}.test", "MX")  # NXDOMAIN, kept 30 s
+    await resolver.query("good.test", "MX")  # kept 300 s
+    assert len(resolver._cache) == 6
+
+    clock.now += 31
+    # Ten insertions later the cache sweeps: the expired negative answers are gone, although
+    # there was room for them, and the live answer stays.
+    for i in range(4):
+        await resolver.query(f"h{i}.test", "A")
+    assert len(resolver._cache) == 5
+    assert resolver.stats.evicted == 0
+    await resolver.query("good.test", "MX")
+    assert resolver.asked.count(("good.test", "MX")) == 1
+    # An expired answer looked up is dropped and asked again
+    clock.now += 300
+    await resolver.query("good.test", "MX")
+    assert resolver.asked.count(("good.test", "MX")) == 2
+
+
+def test_the_cache_size_is_a_setting() -> None:
+    context = Context.create(
+        Settings(nameservers=("127.0.0.1",), limits=Limits(dns_cache_entries=123))
+    )
+    assert context.resolver._cache.capacity == 123
+    with pytest.raises(ValueError, match="at least one"):
+        Resolver(nameservers=("127.0.0.1",), cache_entries=0)
