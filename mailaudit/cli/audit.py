@@ -31,7 +31,7 @@ from mailaudit.cli.validate import (
 from mailaudit.context import Context
 from mailaudit.model import Endpoint, Report, Severity
 from mailaudit.report.exit_codes import EXIT_OUTPUT, exit_code
-from mailaudit.report.fleet_text import fleet_digest
+from mailaudit.report.fleet_text import FleetDigester
 from mailaudit.report.formats import FORMATS, render_report, write_rendered
 from mailaudit.report.outcome import AuditStatus, FleetOutcome, fleet_outcome
 from mailaudit.report.requirements import (
@@ -230,21 +230,27 @@ def audit(
         sys.exit(tally.exit_code())
     if required is not None:
         report = apply_requirements(report, required, ctx.clock().date())  # the run's clock
-    # Every output that can be written is; one that cannot is one line and exit 5, after the
-    # report on standard output (its path was writable when the run started).
-    failures = write_outputs(
-        Output(option, path, _writer(report, option.removeprefix("--")))
-        for option, path in output_paths.items()
-        if path
-    )
     threshold = Severity(fail_on) if fail_on else None
     endpoints_only = _endpoint_hosts(domain_list, extra)
     color = sys.stdout.isatty()
+    digester = None
+    written = report
     if fmt == "text" and not verbose and len(report.domains) >= FLEET_MIN_DOMAINS:
-        # A fleet's text, outcome and exit code come from one pass over its domains.
-        digest = fleet_digest(
+        # A fleet's text, outcome and exit code come from one pass over its domains, the pass
+        # of the first output written (each pass reads the fleet back from disk).
+        digester = FleetDigester(
             report, quiet=quiet, color=color, fail_on=threshold, endpoints_only=endpoints_only
         )
+        written = digester.observed()
+    # Every output that can be written is; one that cannot is one line and exit 5, after the
+    # report on standard output (its path was writable when the run started).
+    failures = write_outputs(
+        Output(option, path, _writer(written, option.removeprefix("--")))
+        for option, path in output_paths.items()
+        if path
+    )
+    if digester is not None:
+        digest = digester.digest()
         click.echo(digest.text, nl=False)
         outcome, code = digest.outcome, digest.exit_code
     else:

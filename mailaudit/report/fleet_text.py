@@ -15,10 +15,11 @@ and the exit code, so the report on disk is read once for all three, not once fo
 
 from __future__ import annotations
 
+import dataclasses
 import heapq
 import io
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from rich.console import Console
@@ -26,12 +27,12 @@ from rich.text import Text
 
 from mailaudit.checks import exit_policy
 from mailaudit.checks.grading import domain_summary, severity_counts, untested_of_endpoint
-from mailaudit.model import Finding, Report, Severity
+from mailaudit.model import DomainReport, Report, Severity
 from mailaudit.report.escape import visible_controls
 from mailaudit.report.outcome import AuditStatus, DomainOutcome, FleetOutcome, domain_outcome
-from mailaudit.report.streamed import FLEET_MIN_DOMAINS
+from mailaudit.report.streamed import FLEET_MIN_DOMAINS, StreamedDomains
 
-__all__ = ["FLEET_MIN_DOMAINS", "FleetDigest", "fleet_digest"]
+__all__ = ["FLEET_MIN_DOMAINS", "FleetDigest", "FleetDigester", "fleet_digest"]
 
 # With -q, how many of the worst domains are listed by name.
 QUIET_DOMAINS = 20
@@ -63,6 +64,24 @@ class _FindingRow:
     examples: list[str]
 
 
+class _Pass:
+    """What one pass over the domains gathers (flat: counters, a bounded heap, the lines)."""
+
+    def __init__(self, quiet: bool, color: bool, *, width: int = 100) -> None:
+        self.count = 0
+        self.users: Counter[str] = Counter()
+        self.grades: Counter[str] = Counter()
+        self.incomplete = 0
+        self.rows: dict[tuple[str, Severity], _FindingRow] = {}
+        self.totals = severity_counts(())
+        self.outcomes: list[DomainOutcome] = []
+        self.failing = self.not_audited = self.not_tested = False
+        # The domain lines (not with -q: those would be the whole fleet for nothing).
+        self.lines = _Lines(color=color, width=width)
+        # The worst domains, for -q: a bounded heap (least bad on top), not a list of the fleet.
+        self.worst: list[tuple[bool, int, tuple[int, ...], bool, int, Text]] = []
+
+
 def fleet_digest(
     report: Report,
     *,
@@ -74,45 +93,90 @@ def fleet_digest(
 ) -> FleetDigest:
     """The fleet's terminal report, outcome (`report.outcome.fleet_outcome`) and exit code
     (`report.exit_codes.exit_code`), in one pass over `report.domains`."""
-    only = set(endpoints_only)
-    by_id = {e.id: e for e in report.endpoints}
-    users: Counter[str] = Counter()
-    grades: Counter[str] = Counter()
-    incomplete = 0
-    rows: dict[tuple[str, Severity], _FindingRow] = {}
-    totals = severity_counts(())
-    outcomes: list[DomainOutcome] = []
-    over: list[Finding] = []
-    not_audited = not_tested = False
-    lines = _Lines(color=color, width=width)
-    # The worst domains, for -q: a bounded heap (least bad on top), not a list of the fleet.
-    worst: list[tuple[bool, int, tuple[int, ...], bool, int, Text]] = []
-    for position, d in enumerate(report.domains):
-        used = [by_id[i] for i in d.endpoint_ids if i in by_id]
-        users.update(e.id for e in used)
+    digester = FleetDigester(
+        report, quiet=quiet, color=color, fail_on=fail_on, endpoints_only=endpoints_only
+    )
+    return digester.digest(width=width)
+
+
+class FleetDigester:
+    """`fleet_digest`, able to ride along another writer's pass over the domains: give that
+    writer the report from `observed()`, and the first pass that reads every domain feeds the
+    digest too, so `digest()` needs no pass of its own (each pass reads the fleet from disk)."""
+
+    def __init__(
+        self,
+        report: Report,
+        *,
+        quiet: bool = False,
+        color: bool = False,
+        fail_on: Severity | None = None,
+        endpoints_only: Iterable[str] = (),
+    ) -> None:
+        self._report = report
+        self._quiet = quiet
+        self._color = color
+        self._fail_on = fail_on
+        self._only = set(endpoints_only)
+        self._by_id = {e.id: e for e in report.endpoints}
+        self._pass: _Pass | None = None
+        self._done: _Pass | None = None
+
+    def observed(self) -> Report:
+        """The report, whose domains feed this digest while a writer reads them."""
+
+        def source() -> Iterator[DomainReport]:
+            if self._done is not None:
+                yield from self._report.domains
+                return
+            # A pass cut short (an output that failed) is dropped: the next one starts afresh.
+            self._pass = current = _Pass(self._quiet, self._color)
+            for d in self._report.domains:
+                self._add(current, d)
+                yield d
+            if self._done is None:
+                self._done = current
+
+        domains = StreamedDomains(source, len(self._report.domains))
+        return dataclasses.replace(self._report, domains=domains)
+
+    def digest(self, *, width: int = 100) -> FleetDigest:
+        done = self._done
+        if done is None:
+            done = _Pass(self._quiet, self._color, width=width)
+            for d in self._report.domains:
+                self._add(done, d)
+        return self._finish(done, width=width)
+
+    def _add(self, p: _Pass, d: DomainReport) -> None:
+        report = self._report
+        position = p.count
+        p.count += 1
+        used = [self._by_id[i] for i in d.endpoint_ids if i in self._by_id]
+        p.users.update(e.id for e in used)
         summary = domain_summary(report, d)
-        grades[summary.grade] += 1
-        incomplete += summary.incomplete
+        p.grades[summary.grade] += 1
+        p.incomplete += summary.incomplete
         for severity, n in severity_counts(d.findings).items():
-            totals[severity] += n
+            p.totals[severity] += n
         for f in d.findings:
             if f.waived is None:
-                row = rows.setdefault((f.id, f.severity), _FindingRow(f.severity, 0, []))
+                row = p.rows.setdefault((f.id, f.severity), _FindingRow(f.severity, 0, []))
                 if not row.examples or row.examples[-1] != d.domain:
                     row.domains += 1
                     if len(row.examples) < _EXAMPLES:
                         row.examples.append(d.domain)
-        outcome = domain_outcome(d, used, endpoints_only=d.domain in only)
-        outcomes.append(outcome)
+        outcome = domain_outcome(d, used, endpoints_only=d.domain in self._only)
+        p.outcomes.append(outcome)
         # The exit code reads "not audited" without the --endpoint rule, as exit_code does.
-        plain = domain_outcome(d, used) if d.domain in only else outcome
-        not_audited |= plain.status is AuditStatus.NOT_AUDITED
-        not_tested |= summary.incomplete
-        if fail_on is not None:
-            over += exit_policy.failing(d.findings, fail_on)
+        plain = domain_outcome(d, used) if d.domain in self._only else outcome
+        p.not_audited |= plain.status is AuditStatus.NOT_AUDITED
+        p.not_tested |= summary.incomplete
+        if self._fail_on is not None:
+            p.failing |= bool(exit_policy.failing(d.findings, self._fail_on))
         line = _domain_line(d.domain, summary.grade, summary.incomplete, summary.counts)
-        if not quiet:
-            lines.add(line)
+        if not self._quiet:
+            p.lines.add(line)
         # Not audited first, then worse grade, more findings of the worst severities, an
         # incomplete grade, and input order.
         item = (
@@ -123,96 +187,109 @@ def fleet_digest(
             -position,
             line,
         )
-        if len(worst) < QUIET_DOMAINS:
-            heapq.heappush(worst, item)
+        if len(p.worst) < QUIET_DOMAINS:
+            heapq.heappush(p.worst, item)
         else:
-            heapq.heappushpop(worst, item)
-    for e in report.endpoints:
-        if fail_on is not None:
-            over += exit_policy.failing(e.findings, fail_on)
-        not_tested |= bool(untested_of_endpoint(e))
-        for severity, n in severity_counts(e.findings).items():
-            totals[severity] += n
-    count = len(outcomes)
-    head = _Lines(color=color, width=width)
-    head.add(Text(f"Fleet: {count} domains, {len(report.endpoints)} endpoints", style="bold"))
-    head.add(
-        Text.assemble(
-            "Grades: ",
-            *[
-                Text.assemble(Text(g, style=_GRADE_STYLE.get(g, "bold")), f" {grades[g]}  ")
-                for g in sorted(grades, key=lambda g: -_BADNESS.get(g, 0))
-            ],
-            Text(f"({incomplete} incomplete)", style="yellow" if incomplete else "dim"),
-        )
-    )
-    head.add(Text(""))
-    head.add(Text("Domain findings across the fleet", style="bold"))
-    if not rows:
-        head.add(Text("  none", style="green"))
-    ordered = sorted(rows.items(), key=lambda kv: (-kv[1].severity.rank, -kv[1].domains, kv[0][0]))
-    for (finding_id, severity), row in ordered:
-        more = (
-            f", ... {row.domains - len(row.examples)} more"
-            if row.domains > len(row.examples)
-            else ""
-        )
+            heapq.heappushpop(p.worst, item)
+
+    def _finish(self, p: _Pass, *, width: int) -> FleetDigest:
+        report, quiet, color = self._report, self._quiet, self._color
+        users, grades, incomplete, rows = p.users, p.grades, p.incomplete, p.rows
+        totals = dict(p.totals)
+        failing, not_tested = p.failing, p.not_tested
+        for e in report.endpoints:
+            if self._fail_on is not None:
+                failing |= bool(exit_policy.failing(e.findings, self._fail_on))
+            not_tested |= bool(untested_of_endpoint(e))
+            for severity, n in severity_counts(e.findings).items():
+                totals[severity] += n
+        count = p.count
+        head = _Lines(color=color, width=width)
+        head.add(Text(f"Fleet: {count} domains, {len(report.endpoints)} endpoints", style="bold"))
         head.add(
             Text.assemble(
-                "  ",
-                Text(f"[{severity.value}]", style=_SEVERITY_STYLE[severity]),
-                " ",
-                Text(_safe(finding_id), style="bold"),
-                f"  {row.domains} domain{'s' if row.domains != 1 else ''}: ",
-                _safe(", ".join(row.examples)) + more,
+                "Grades: ",
+                *[
+                    Text.assemble(Text(g, style=_GRADE_STYLE.get(g, "bold")), f" {grades[g]}  ")
+                    for g in sorted(grades, key=lambda g: -_BADNESS.get(g, 0))
+                ],
+                Text(f"({incomplete} incomplete)", style="yellow" if incomplete else "dim"),
             )
         )
-    head.add(Text(""))
-    head.add(Text("Endpoints", style="bold"))
-    for e in report.endpoints:
-        live = [f for f in e.findings if f.waived is None]
-        top = max((f.severity for f in live), key=lambda s: s.rank) if live else None
-        head.add(
-            Text.assemble(
-                "  ",
-                Text(_safe(e.url), style="bold"),
-                f" {_safe(e.id)}  {e.observation.status.value}  worst ",
-                _severity(top),
-                f"  findings {len(live)}  used by {users[e.id]} domains",
-            )
+        head.add(Text(""))
+        head.add(Text("Domain findings across the fleet", style="bold"))
+        if not rows:
+            head.add(Text("  none", style="green"))
+        ordered = sorted(
+            rows.items(), key=lambda kv: (-kv[1].severity.rank, -kv[1].domains, kv[0][0])
         )
-        for f in sorted(live, key=lambda f: (-f.severity.rank, f.id)):
+        for (finding_id, severity), row in ordered:
+            more = (
+                f", ... {row.domains - len(row.examples)} more"
+                if row.domains > len(row.examples)
+                else ""
+            )
             head.add(
                 Text.assemble(
-                    "    ",
-                    Text(f"[{f.severity.value}]", style=_SEVERITY_STYLE[f.severity]),
+                    "  ",
+                    Text(f"[{severity.value}]", style=_SEVERITY_STYLE[severity]),
                     " ",
-                    _safe(f.id),
+                    Text(_safe(finding_id), style="bold"),
+                    f"  {row.domains} domain{'s' if row.domains != 1 else ''}: ",
+                    _safe(", ".join(row.examples)) + more,
                 )
             )
-    head.add(Text(""))
-    if quiet:
-        shown = sorted(worst, reverse=True)
-        head.add(
-            Text(f"Worst domains ({len(shown)} of {count}; all in --json/--jsonl)", style="bold")
+        head.add(Text(""))
+        head.add(Text("Endpoints", style="bold"))
+        for e in report.endpoints:
+            live = [f for f in e.findings if f.waived is None]
+            top = max((f.severity for f in live), key=lambda s: s.rank) if live else None
+            head.add(
+                Text.assemble(
+                    "  ",
+                    Text(_safe(e.url), style="bold"),
+                    f" {_safe(e.id)}  {e.observation.status.value}  worst ",
+                    _severity(top),
+                    f"  findings {len(live)}  used by {users[e.id]} domains",
+                )
+            )
+            for f in sorted(live, key=lambda f: (-f.severity.rank, f.id)):
+                head.add(
+                    Text.assemble(
+                        "    ",
+                        Text(f"[{f.severity.value}]", style=_SEVERITY_STYLE[f.severity]),
+                        " ",
+                        _safe(f.id),
+                    )
+                )
+        head.add(Text(""))
+        if quiet:
+            shown = sorted(p.worst, reverse=True)
+            head.add(
+                Text(
+                    f"Worst domains ({len(shown)} of {count}; all in --json/--jsonl)", style="bold"
+                )
+            )
+            for *_, line in shown:
+                head.add(line)
+        else:
+            head.add(Text("Domains", style="bold"))
+        tail = _Lines(color=color, width=width)
+        tail.add(Text(""))
+        tail.add(
+            Text.assemble(
+                Text("Total: ", style="bold"),
+                *[Text.assemble(_severity(s), f" {n}  ") for s, n in totals.items()],
+            )
         )
-        for *_, line in shown:
-            head.add(line)
-    else:
-        head.add(Text("Domains", style="bold"))
-    tail = _Lines(color=color, width=width)
-    tail.add(Text(""))
-    tail.add(
-        Text.assemble(
-            Text("Total: ", style="bold"),
-            *[Text.assemble(_severity(s), f" {n}  ") for s, n in totals.items()],
-        )
-    )
-    text = head.text() + ("" if quiet else lines.text()) + tail.text()
-    code = exit_policy.exit_code(
-        over, fail_on=fail_on, not_audited=not_audited, not_tested=not_tested
-    )
-    return FleetDigest(text, FleetOutcome(tuple(outcomes)), code)
+        text = head.text() + ("" if quiet else p.lines.text()) + tail.text()
+        if failing:
+            code = exit_policy.EXIT_FINDINGS
+        else:
+            code = exit_policy.exit_code(
+                (), fail_on=None, not_audited=p.not_audited, not_tested=not_tested
+            )
+        return FleetDigest(text, FleetOutcome(tuple(p.outcomes)), code)
 
 
 def _domain_line(domain: str, grade: str, incomplete: bool, counts: dict[Severity, int]) -> Text:

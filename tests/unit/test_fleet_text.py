@@ -9,7 +9,7 @@ import pytest
 
 from mailaudit.model import Finding, Report, Severity
 from mailaudit.report.exit_codes import exit_code
-from mailaudit.report.fleet_text import QUIET_DOMAINS, fleet_digest
+from mailaudit.report.fleet_text import QUIET_DOMAINS, FleetDigester, fleet_digest
 from mailaudit.report.formats import render_report
 from mailaudit.report.outcome import fleet_outcome
 from mailaudit.report.streamed import FLEET_MIN_DOMAINS
@@ -96,3 +96,34 @@ def test_server_text_in_a_fleet_summary_cannot_move_the_terminal() -> None:
 
     assert "\x1b[2J" not in text
     assert "evil\\x1b[2J.test" in text
+
+
+def test_the_digest_rides_along_the_first_full_pass_of_a_writer_and_drops_a_cut_one() -> None:
+    report = sample()
+    lazy, passes = streamed(report)
+    expected = fleet_digest(report, fail_on=Severity.HIGH)
+    digester = FleetDigester(lazy, fail_on=Severity.HIGH)
+    observed = digester.observed()
+
+    # A writer that fails half-way (a full disk): its pass is dropped, not half counted
+    for n, _ in enumerate(observed.domains):
+        if n == 60:
+            break
+    # Then one that reads every domain (the JSON), then another (the HTML)
+    render_report(observed, "json")
+    render_report(observed, "sarif")
+    read = passes[0]
+    digest = digester.digest()
+
+    assert passes == [read]  # no pass of the digest's own
+    assert digest == expected
+
+
+def test_without_a_writer_the_digest_makes_its_own_pass() -> None:
+    report = sample()
+    lazy, passes = streamed(report)
+    digester = FleetDigester(lazy, quiet=True)
+    digester.observed()
+
+    assert digester.digest() == fleet_digest(report, quiet=True)
+    assert passes == [1]
