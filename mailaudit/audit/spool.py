@@ -16,8 +16,8 @@ form of a run stays the JSONL stream (`--jsonl`), written by `mailaudit.serial`.
 
 from __future__ import annotations
 
+import functools
 import os
-import pickle
 import tempfile
 import weakref
 from collections.abc import Callable, Iterable, Iterator
@@ -25,6 +25,7 @@ from typing import IO, TYPE_CHECKING
 
 from mailaudit.audit.assemble import DomainView, Judged
 from mailaudit.audit.units import DomainFacts, EndpointFacts
+from mailaudit.report.streamed import SharedPickles
 
 if TYPE_CHECKING:
     from mailaudit.audit.runner import FleetSink
@@ -65,11 +66,12 @@ class DomainSpool:
     def __init__(self) -> None:
         self._stream: IO[bytes] = tempfile.TemporaryFile(prefix="mailaudit-spool-")  # noqa: SIM115
         self._at: dict[str, tuple[int, int]] = {}
+        self._pickles = SharedPickles()
         self._end = 0
         self._closer = weakref.finalize(self, self._stream.close)
 
     def add(self, facts: DomainFacts) -> None:
-        record = pickle.dumps(facts, protocol=pickle.HIGHEST_PROTOCOL)
+        record = self._pickles.dumps(facts)
         self._stream.write(record)
         # A domain spooled twice (never, today) is read back as its last facts.
         self._at[facts.domain] = (self._end, len(record))
@@ -80,7 +82,7 @@ class DomainSpool:
         self._stream.flush()
         where = [at for d in domains if (at := self._at.get(d)) is not None]
         self._closer.detach()  # the file now lives as long as what reads it
-        return SpooledLines(self._stream, where, _facts)
+        return SpooledLines(self._stream, where, functools.partial(_facts, self._pickles))
 
 
 class SpoolSink:
@@ -105,7 +107,7 @@ class SpoolSink:
             self._inner.resumed(facts, view, judged)
 
 
-def _facts(record: bytes) -> DomainFacts:
-    facts = pickle.loads(record)  # our own anonymous file: see the module doc
+def _facts(pickles: SharedPickles, record: bytes) -> DomainFacts:
+    facts = pickles.loads(record)  # our own anonymous file: see the module doc
     assert isinstance(facts, DomainFacts)
     return facts

@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import io
 import json
+import pickle
 from collections.abc import Iterator
 
 import pytest
@@ -16,14 +17,14 @@ from mailaudit.audit.jsonl import JsonlError, report_from_jsonl
 from mailaudit.audit.spool import DomainSpool
 from mailaudit.checks import exit_policy
 from mailaudit.checks.grading import untested
-from mailaudit.model import DomainReport, Report, Severity
+from mailaudit.model import DomainReport, Observation, ProbeStatus, Report, Scheme, Severity
 from mailaudit.report.exit_codes import exit_code
 from mailaudit.report.formats import FORMATS, render_report, write_rendered
 from mailaudit.report.json_report import ONE_LINE_FROM, ReportLoadError, load_report
 from mailaudit.report.junit import render_junit, write_junit
 from mailaudit.report.outcome import fleet_outcome
 from mailaudit.report.sarif import render_sarif, write_sarif
-from mailaudit.report.streamed import StreamedDomains
+from mailaudit.report.streamed import SharedPickles, StreamedDomains
 from mailaudit.serial import to_data
 from tests.unit.report_samples import clean_report, hostile_report, relay_report
 from tests.unit.test_fleet_engine import NOW, RUN, customer, fleet_endpoints
@@ -213,3 +214,31 @@ def test_a_fleet_json_has_one_line_per_domain_and_reads_back_as_the_same_report(
     # One domain fewer: the indented form, as json.dumps(indent=2) writes it
     small = dataclasses.replace(report, domains=report.domains[:-1])
     assert render_report(small, "json") == json.dumps(to_data(small), indent=2) + "\n"
+
+
+def test_a_spool_writes_an_observation_many_domains_share_once() -> None:
+    # Given 100 records that carry the same observation (one probe per endpoint per run)
+    shared = Observation(
+        "smtp://mx.isp.test",
+        Scheme.SMTP,
+        "mx.isp.test",
+        "192.0.2.10",
+        25,
+        ProbeStatus.COMPLETED,
+        greeting="220 " + "x" * 4000,
+    )
+    pickles = SharedPickles()
+    records = [pickles.dumps((i, shared)) for i in range(100)]
+
+    # Then the shared one is written once: 100 records are a fraction of 100 plain pickles
+    plain = [pickle.dumps((i, shared), protocol=pickle.HIGHEST_PROTOCOL) for i in range(100)]
+    assert sum(map(len, records)) * 10 < sum(map(len, plain))
+    # And each reads back equal, the shared observation as one object again
+    back = [pickles.loads(r) for r in records]
+    assert back == [(i, shared) for i in range(100)]
+    assert {id(o) for _, o in back} == {id(shared)}
+    # An equal observation that is another object is another entry, read back as itself
+    other = dataclasses.replace(shared)
+    (n, again) = pickles.loads(pickles.dumps((7, other)))
+    assert (n, again) == (7, shared)
+    assert again is other
