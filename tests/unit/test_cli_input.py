@@ -432,6 +432,14 @@ def _argv(draw: st.DrawFn) -> list[str]:
 
 
 @pytest.fixture
+def in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Generated command lines write files (`report -o -q saved.json` writes one named -q):
+    into a directory of the test's own, never the checkout."""
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+@pytest.fixture
 def no_server(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
     """`serve` parses and checks its arguments, builds its app, and stops where uvicorn would
     start listening."""
@@ -464,8 +472,9 @@ def test_serve_gets_as_far_as_listening_with_good_arguments(
 @example(argv=["discover", "alice@a.test"])
 @example(argv=["checks", "tls"])
 @example(argv=["serve"])
+@example(argv=["report", "-o", "-q", str(SAVED)])  # the result is a file (named -q)
 def test_generated_command_lines_give_a_result_or_one_line(
-    argv: list[str], guard: _Guard, no_server: list[dict[str, Any]]
+    argv: list[str], guard: _Guard, no_server: list[dict[str, Any]], in_tmp: Path
 ) -> None:
     if "--login" in argv:
         argv.remove("--login")  # a password prompt would wait for input
@@ -492,7 +501,9 @@ def test_generated_command_lines_give_a_result_or_one_line(
             result.exit_code,
             result.stderr,
         )
-        assert result.stdout or argv[0] == "serve", (argv, result.stderr)
+        # A result: the report on standard output, or the file `report -o FILE` wrote.
+        wrote = result.stderr.startswith("wrote ")
+        assert result.stdout or wrote or argv[0] == "serve", (argv, result.stderr)
     # The guard refused every connection off loopback (nothing left this machine); the tool may
     # only have tried one to an address the user typed (`probe smtp://::25`), never one it found
     # on its own (the system resolver, a default server).
