@@ -22,7 +22,6 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from rich.console import Console
 from rich.text import Text
 
 from mailaudit.checks import exit_policy
@@ -31,6 +30,7 @@ from mailaudit.model import DomainReport, Report, Severity
 from mailaudit.report.escape import visible_controls
 from mailaudit.report.outcome import AuditStatus, DomainOutcome, FleetOutcome, domain_outcome
 from mailaudit.report.streamed import FLEET_MIN_DOMAINS, StreamedDomains
+from mailaudit.report.terminal import plain_lines, text_console
 
 __all__ = ["FLEET_MIN_DOMAINS", "FleetDigest", "FleetDigester", "fleet_digest"]
 
@@ -323,20 +323,10 @@ class _Lines:
 
     def __init__(self, *, color: bool, width: int) -> None:
         self._buffer = io.StringIO()
-        self._console = Console(
-            file=self._buffer,
-            width=width,
-            force_terminal=color,
-            no_color=not color,
-            color_system="standard" if color else None,
-            highlight=False,
-            emoji=False,
-            markup=False,
-            soft_wrap=True,
-        )
+        self._console = text_console(self._buffer, color=color, width=width, soft_wrap=True)
 
     def add(self, line: Text) -> None:
         self._console.print(line)
 
     def text(self) -> str:
-        return "".join(line.rstrip() + "\n" for line in self._buffer.getvalue().splitlines())
+        return plain_lines(self._buffer)

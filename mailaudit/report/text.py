@@ -11,7 +11,7 @@ from __future__ import annotations
 import io
 from collections.abc import Iterator
 
-from rich.console import Console, Group, RenderableType
+from rich.console import Group, RenderableType
 from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
@@ -29,6 +29,7 @@ from mailaudit.report.escape import visible_controls
 from mailaudit.report.fleet_text import fleet_digest
 from mailaudit.report.progress import Progress, progress_callback
 from mailaudit.report.streamed import FLEET_MIN_DOMAINS
+from mailaudit.report.terminal import plain_lines, text_console
 
 __all__ = ["Progress", "progress_callback", "render_text"]
 
@@ -75,20 +76,10 @@ def render_text(
     if len(report.domains) >= FLEET_MIN_DOMAINS and not verbose:
         return fleet_digest(report, quiet=quiet, color=color, width=width).text
     buffer = io.StringIO()
-    console = Console(
-        file=buffer,
-        width=width,
-        force_terminal=color,
-        no_color=not color,
-        color_system="standard" if color else None,
-        highlight=False,
-        emoji=False,
-        markup=False,
-        soft_wrap=False,
-    )
+    console = text_console(buffer, color=color, width=width, soft_wrap=False)
     for part in _parts(report, quiet=quiet, verbose=verbose):
         console.print(part)
-    return "".join(line.rstrip() + "\n" for line in buffer.getvalue().splitlines())
+    return plain_lines(buffer)
 
 
 def _parts(report: Report, *, quiet: bool, verbose: bool) -> Iterator[RenderableType]:
