@@ -27,10 +27,18 @@ from rich.text import Text
 from mailaudit.checks import exit_policy
 from mailaudit.checks.grading import domain_summary, severity_counts, untested_of_endpoint
 from mailaudit.model import DomainReport, Report, Severity
-from mailaudit.report.escape import visible_controls
+from mailaudit.report.exit_codes import outcome_exit_code
 from mailaudit.report.outcome import AuditStatus, DomainOutcome, FleetOutcome, domain_outcome
 from mailaudit.report.streamed import FLEET_MIN_DOMAINS, StreamedDomains
-from mailaudit.report.terminal import plain_lines, text_console
+from mailaudit.report.terminal import (
+    GRADE_STYLE,
+    SEVERITY_STYLE,
+    plain_lines,
+    safe,
+    severity_text,
+    text_console,
+    totals_line,
+)
 
 __all__ = ["FLEET_MIN_DOMAINS", "FleetDigest", "FleetDigester", "fleet_digest"]
 
@@ -38,14 +46,6 @@ __all__ = ["FLEET_MIN_DOMAINS", "FleetDigest", "FleetDigester", "fleet_digest"]
 QUIET_DOMAINS = 20
 _EXAMPLES = 3
 
-_SEVERITY_STYLE = {
-    Severity.CRITICAL: "bold white on red",
-    Severity.HIGH: "bold red",
-    Severity.MEDIUM: "yellow",
-    Severity.LOW: "cyan",
-    Severity.INFO: "dim",
-}
-_GRADE_STYLE = {"A": "bold green", "B": "green", "C": "yellow", "D": "red", "F": "bold red"}
 # How bad a grade is, worst highest; "?" (nothing could be tested) is next to F.
 _BADNESS = {g: i for i, g in enumerate(["A", "B", "C", "D", "?", "F"], start=1)}
 
@@ -67,7 +67,7 @@ class _FindingRow:
 class _Pass:
     """What one pass over the domains gathers (flat: counters, a bounded heap, the lines)."""
 
-    def __init__(self, quiet: bool, color: bool, *, width: int = 100) -> None:
+    def __init__(self, *, color: bool, width: int) -> None:
         self.count = 0
         self.users: Counter[str] = Counter()
         self.grades: Counter[str] = Counter()
@@ -94,9 +94,14 @@ def fleet_digest(
     """The fleet's terminal report, outcome (`report.outcome.fleet_outcome`) and exit code
     (`report.exit_codes.exit_code`), in one pass over `report.domains`."""
     digester = FleetDigester(
-        report, quiet=quiet, color=color, fail_on=fail_on, endpoints_only=endpoints_only
+        report,
+        quiet=quiet,
+        color=color,
+        fail_on=fail_on,
+        endpoints_only=endpoints_only,
+        width=width,
     )
-    return digester.digest(width=width)
+    return digester.digest()
 
 
 class FleetDigester:
@@ -112,14 +117,15 @@ class FleetDigester:
         color: bool = False,
         fail_on: Severity | None = None,
         endpoints_only: Iterable[str] = (),
+        width: int = 100,
     ) -> None:
         self._report = report
         self._quiet = quiet
         self._color = color
         self._fail_on = fail_on
         self._only = set(endpoints_only)
+        self._width = width
         self._by_id = {e.id: e for e in report.endpoints}
-        self._pass: _Pass | None = None
         self._done: _Pass | None = None
 
     def observed(self) -> Report:
@@ -130,7 +136,7 @@ class FleetDigester:
                 yield from self._report.domains
                 return
             # A pass cut short (an output that failed) is dropped: the next one starts afresh.
-            self._pass = current = _Pass(self._quiet, self._color)
+            current = _Pass(color=self._color, width=self._width)
             for d in self._report.domains:
                 self._add(current, d)
                 yield d
@@ -140,13 +146,13 @@ class FleetDigester:
         domains = StreamedDomains(source, len(self._report.domains))
         return dataclasses.replace(self._report, domains=domains)
 
-    def digest(self, *, width: int = 100) -> FleetDigest:
+    def digest(self) -> FleetDigest:
         done = self._done
         if done is None:
-            done = _Pass(self._quiet, self._color, width=width)
+            done = _Pass(color=self._color, width=self._width)
             for d in self._report.domains:
                 self._add(done, d)
-        return self._finish(done, width=width)
+        return self._finish(done)
 
     def _add(self, p: _Pass, d: DomainReport) -> None:
         report = self._report
@@ -192,8 +198,8 @@ class FleetDigester:
         else:
             heapq.heappushpop(p.worst, item)
 
-    def _finish(self, p: _Pass, *, width: int) -> FleetDigest:
-        report, quiet, color = self._report, self._quiet, self._color
+    def _finish(self, p: _Pass) -> FleetDigest:
+        report, quiet, color, width = self._report, self._quiet, self._color, self._width
         users, grades, incomplete, rows = p.users, p.grades, p.incomplete, p.rows
         totals = dict(p.totals)
         failing, not_tested = p.failing, p.not_tested
@@ -210,7 +216,7 @@ class FleetDigester:
             Text.assemble(
                 "Grades: ",
                 *[
-                    Text.assemble(Text(g, style=_GRADE_STYLE.get(g, "bold")), f" {grades[g]}  ")
+                    Text.assemble(Text(g, style=GRADE_STYLE.get(g, "bold")), f" {grades[g]}  ")
                     for g in sorted(grades, key=lambda g: -_BADNESS.get(g, 0))
                 ],
                 Text(f"({incomplete} incomplete)", style="yellow" if incomplete else "dim"),
@@ -232,11 +238,11 @@ class FleetDigester:
             head.add(
                 Text.assemble(
                     "  ",
-                    Text(f"[{severity.value}]", style=_SEVERITY_STYLE[severity]),
+                    Text(f"[{severity.value}]", style=SEVERITY_STYLE[severity]),
                     " ",
-                    Text(_safe(finding_id), style="bold"),
+                    Text(safe(finding_id), style="bold"),
                     f"  {row.domains} domain{'s' if row.domains != 1 else ''}: ",
-                    _safe(", ".join(row.examples)) + more,
+                    safe(", ".join(row.examples)) + more,
                 )
             )
         head.add(Text(""))
@@ -247,9 +253,9 @@ class FleetDigester:
             head.add(
                 Text.assemble(
                     "  ",
-                    Text(_safe(e.url), style="bold"),
-                    f" {_safe(e.id)}  {e.observation.status.value}  worst ",
-                    _severity(top),
+                    Text(safe(e.url), style="bold"),
+                    f" {safe(e.id)}  {e.observation.status.value}  worst ",
+                    severity_text(top),
                     f"  findings {len(live)}  used by {users[e.id]} domains",
                 )
             )
@@ -257,9 +263,9 @@ class FleetDigester:
                 head.add(
                     Text.assemble(
                         "    ",
-                        Text(f"[{f.severity.value}]", style=_SEVERITY_STYLE[f.severity]),
+                        Text(f"[{f.severity.value}]", style=SEVERITY_STYLE[f.severity]),
                         " ",
-                        _safe(f.id),
+                        safe(f.id),
                     )
                 )
         head.add(Text(""))
@@ -276,19 +282,9 @@ class FleetDigester:
             head.add(Text("Domains", style="bold"))
         tail = _Lines(color=color, width=width)
         tail.add(Text(""))
-        tail.add(
-            Text.assemble(
-                Text("Total: ", style="bold"),
-                *[Text.assemble(_severity(s), f" {n}  ") for s, n in totals.items()],
-            )
-        )
+        tail.add(totals_line(totals))
         text = head.text() + ("" if quiet else p.lines.text()) + tail.text()
-        if failing:
-            code = exit_policy.EXIT_FINDINGS
-        else:
-            code = exit_policy.exit_code(
-                (), fail_on=None, not_audited=p.not_audited, not_tested=not_tested
-            )
+        code = outcome_exit_code(failing=failing, not_audited=p.not_audited, untested=not_tested)
         return FleetDigest(text, FleetOutcome(tuple(p.outcomes)), code)
 
 
@@ -296,26 +292,16 @@ def _domain_line(domain: str, grade: str, incomplete: bool, counts: dict[Severit
     shown = [(s, n) for s, n in counts.items() if n]
     parts: list[Text | str] = []
     for s, n in shown:
-        parts += [_severity(s), f" {n}  "]
+        parts += [severity_text(s), f" {n}  "]
     return Text.assemble(
         "  ",
-        Text(_safe(domain).ljust(30), style="bold"),
+        Text(safe(domain).ljust(30), style="bold"),
         " grade ",
-        Text(grade, style=_GRADE_STYLE.get(grade, "bold")),
+        Text(grade, style=GRADE_STYLE.get(grade, "bold")),
         Text(" (incomplete)", style="yellow") if incomplete else "",
         "  ",
         *(parts or [Text("no findings", style="green")]),
     )
-
-
-def _severity(severity: Severity | None) -> Text:
-    if severity is None:
-        return Text("none", style="dim")
-    return Text(severity.value, style=_SEVERITY_STYLE[severity])
-
-
-def _safe(text: object) -> str:
-    return visible_controls(str(text))
 
 
 class _Lines:

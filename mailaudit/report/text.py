@@ -24,39 +24,27 @@ from mailaudit.checks.grading import (
     untested,
     untested_of_endpoint,
 )
-from mailaudit.model import Finding, Report, Severity
-from mailaudit.report.escape import visible_controls
+from mailaudit.model import Finding, Report
 from mailaudit.report.fleet_text import fleet_digest
 from mailaudit.report.progress import Progress, progress_callback
 from mailaudit.report.streamed import FLEET_MIN_DOMAINS
-from mailaudit.report.terminal import plain_lines, text_console
+from mailaudit.report.terminal import (
+    GRADE_STYLE,
+    SEVERITY_STYLE,
+    plain_lines,
+    safe,
+    severity_text,
+    text_console,
+    totals_line,
+)
 
 __all__ = ["Progress", "progress_callback", "render_text"]
 
-SEVERITY_STYLE = {
-    Severity.CRITICAL: "bold white on red",
-    Severity.HIGH: "bold red",
-    Severity.MEDIUM: "yellow",
-    Severity.LOW: "cyan",
-    Severity.INFO: "dim",
-}
-GRADE_STYLE = {"A": "bold green", "B": "green", "C": "yellow", "D": "red", "F": "bold red"}
 STATUS_STYLE = {"completed": "green", "failed": "red", "refused": "yellow"}
-
-
-def safe(text: object) -> str:
-    """Server text with control characters (ESC, CR, NUL...) shown as \\xNN escapes."""
-    return visible_controls(str(text))
 
 
 def _t(text: object, style: str = "") -> Text:
     return Text(safe(text), style=style)
-
-
-def _sev(severity: Severity | None) -> Text:
-    if severity is None:
-        return Text("none", style="dim")
-    return Text(severity.value, style=SEVERITY_STYLE[severity])
 
 
 def render_text(
@@ -112,7 +100,7 @@ def _parts(report: Report, *, quiet: bool, verbose: bool) -> Iterator[Renderable
             if failure is not None and failure.reason != status:
                 status_text.append(f" ({safe(failure.reason)})")
             worst = max((f.severity for f in live), key=lambda s: s.rank) if live else None
-            table.add_row(_t(e.url), _t(e.id), status_text, _sev(worst), str(len(live)))
+            table.add_row(_t(e.url), _t(e.id), status_text, severity_text(worst), str(len(live)))
         if not domain.endpoint_ids:
             table.add_row(Text("no endpoints", style="dim"), "", "", "", "")
         yield table
@@ -146,10 +134,7 @@ def _parts(report: Report, *, quiet: bool, verbose: bool) -> Iterator[Renderable
     for e in report.endpoints:
         for severity, n in severity_counts(e.findings).items():
             totals[severity] += n
-    yield Text.assemble(
-        Text("Total: ", style="bold"),
-        *[Text.assemble(_sev(s), f" {n}  ") for s, n in totals.items()],
-    )
+    yield totals_line(totals)
 
 
 def _counts_line(findings: list[Finding], waived: int) -> Text:
@@ -159,7 +144,7 @@ def _counts_line(findings: list[Finding], waived: int) -> Text:
     if not shown:
         text.append("none", style="green")
     for s, n in shown:
-        text.append_text(_sev(s))
+        text.append_text(severity_text(s))
         text.append(f" {n}  ")
     if waived:
         text.append(f"({waived} waived)", style="dim")
