@@ -20,7 +20,7 @@ from mailaudit.checks.exit_policy import (
     EXIT_USAGE,
 )
 from mailaudit.checks.grading import untested, untested_of_endpoint
-from mailaudit.model import Finding, Report, Severity
+from mailaudit.model import Report, Severity
 from mailaudit.report.outcome import AuditStatus, domain_outcome
 
 __all__ = [
@@ -49,21 +49,18 @@ def failing(report: Report, fail_on: Severity) -> bool:
 def exit_code(report: Report, fail_on: Severity | None) -> int:
     # One pass over the domains: a fleet's are read back one at a time (report/streamed.py).
     endpoints = {e.id: e for e in report.endpoints}
-    over: list[Finding] = []
-    not_audited = not_tested = False
+    over = not_audited = not_tested = False
     for d in report.domains:
         if fail_on is not None:
-            over += exit_policy.failing(d.findings, fail_on)
+            over |= bool(exit_policy.failing(d.findings, fail_on))
         used = [endpoints[i] for i in d.endpoint_ids if i in endpoints]
         not_audited |= domain_outcome(d, used).status is AuditStatus.NOT_AUDITED
         not_tested |= bool(untested(report, d))
     for e in report.endpoints:
         if fail_on is not None:
-            over += exit_policy.failing(e.findings, fail_on)
+            over |= bool(exit_policy.failing(e.findings, fail_on))
         not_tested |= bool(untested_of_endpoint(e))
-    return exit_policy.exit_code(
-        over, fail_on=fail_on, not_audited=not_audited, not_tested=not_tested
-    )
+    return outcome_exit_code(failing=over, not_audited=not_audited, untested=not_tested)
 
 
 def outcome_exit_code(*, failing: bool, not_audited: bool, untested: bool) -> int:

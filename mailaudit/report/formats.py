@@ -3,6 +3,7 @@ never loads jinja2 or rich."""
 
 from __future__ import annotations
 
+import io
 from typing import TextIO
 
 from mailaudit.model import Report
@@ -21,10 +22,10 @@ def render_report(
     color: bool = False,
 ) -> str:
     """The report in `fmt` (one of FORMATS); quiet, verbose and color apply to text only."""
-    if fmt == "json":
-        from mailaudit.report.json_report import dump_report
-
-        return dump_report(report)
+    if fmt in ("json", "sarif", "junit"):
+        buffer = io.StringIO()
+        write_rendered(report, fmt, buffer)
+        return buffer.getvalue()
     if fmt == "text":
         from mailaudit.report.text import render_text
 
@@ -33,14 +34,6 @@ def render_report(
         from mailaudit.report.html import render_html
 
         return render_html(report)
-    if fmt == "sarif":
-        from mailaudit.report.sarif import render_sarif
-
-        return render_sarif(report)
-    if fmt == "junit":
-        from mailaudit.report.junit import render_junit
-
-        return render_junit(report)
     raise ValueError(f"unknown format {fmt!r} (one of {', '.join(FORMATS)})")
 
 

@@ -34,10 +34,6 @@ class ReportLoadError(UsageError):
     """The file is not a mailaudit report this version can read; the message says where."""
 
 
-# From this many domains on, each domain and endpoint is one line (`write_report`).
-ONE_LINE_FROM = FLEET_MIN_DOMAINS
-
-
 def dump_report(report: Report) -> str:
     """The report's JSON text, as `write_report` writes it."""
     text = io.StringIO()
@@ -50,11 +46,11 @@ def write_report(report: Report, stream: TextIO) -> None:
     time, never all at once (nor the whole text in one string), so writing the report needs
     memory for one domain, not for the fleet.
 
-    Indented by two spaces; from ONE_LINE_FROM domains on, each domain and each endpoint is one
+    Indented by two spaces; from FLEET_MIN_DOMAINS domains on, each domain and each endpoint is one
     compact line instead (a fleet's file is a third smaller and `grep`-able by domain), and is
     encoded by the json module's C encoder: with an indent, json encodes in Python, several
     times slower, which was a sixth of a 1,000-domain run's CPU time."""
-    one_line = len(report.domains) >= ONE_LINE_FROM
+    one_line = len(report.domains) >= FLEET_MIN_DOMAINS
     stream.write("{")
     for position, f in enumerate(dataclasses.fields(report)):
         value = getattr(report, f.name)

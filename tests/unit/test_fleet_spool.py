@@ -20,11 +20,11 @@ from mailaudit.checks.grading import untested
 from mailaudit.model import DomainReport, Observation, ProbeStatus, Report, Scheme, Severity
 from mailaudit.report.exit_codes import exit_code
 from mailaudit.report.formats import FORMATS, render_report, write_rendered
-from mailaudit.report.json_report import ONE_LINE_FROM, ReportLoadError, load_report
+from mailaudit.report.json_report import ReportLoadError, load_report
 from mailaudit.report.junit import render_junit, write_junit
 from mailaudit.report.outcome import fleet_outcome
 from mailaudit.report.sarif import render_sarif, write_sarif
-from mailaudit.report.streamed import SharedPickles, StreamedDomains
+from mailaudit.report.streamed import FLEET_MIN_DOMAINS, SharedPickles, StreamedDomains
 from mailaudit.serial import to_data
 from tests.unit.report_samples import clean_report, hostile_report, relay_report
 from tests.unit.test_fleet_engine import NOW, RUN, customer, fleet_endpoints
@@ -197,7 +197,7 @@ def test_the_assembler_reads_and_joins_each_domain_once_whatever_the_writers_do(
 
 
 def test_a_fleet_json_has_one_line_per_domain_and_reads_back_as_the_same_report() -> None:
-    fleet = [customer(f"c{i}.test") for i in range(ONE_LINE_FROM)]
+    fleet = [customer(f"c{i}.test") for i in range(FLEET_MIN_DOMAINS)]
     report = assemble_report(fleet, fleet_endpoints(), run=RUN, now=NOW)
 
     text = render_report(report, "json")
