@@ -101,3 +101,16 @@ def test_a_fleet_of_500_domains_is_judged_whole_and_shared_endpoints_once(
     mx = [e for e in report.endpoints if e.port == 25]
     assert mx
     assert sum(len(e.domains) for e in mx) >= FLEET  # every customer reaches a shared MX
+    # The terminal shows the fleet's summary, not a table per domain: its grades count every
+    # domain, and each endpoint line says how many domains use it, as the report does
+    assert result.stdout.startswith(f"Fleet: {FLEET} domains, {len(report.endpoints)} endpoints\n")
+    grades = result.stdout.splitlines()[1].split("(")[0].split()[1:]
+    assert sum(int(n) for n in grades[1::2]) == FLEET
+    for e in report.endpoints:
+        assert f" {e.id}  completed  " in result.stdout, e.id
+        line = next(x for x in result.stdout.splitlines() if f" {e.id}  " in x)
+        assert line.endswith(f"used by {len(e.domains)} domains"), line
+    assert "┃" not in result.stdout
+    # and the JSON file has each domain on a line of its own
+    lines = report_file.read_text(encoding="utf-8").splitlines()
+    assert sum(1 for x in lines if x.startswith('    {"domain":')) == FLEET
