@@ -47,7 +47,12 @@ def _nameservers(
     # MAILAUDIT_NAMESERVER may hold several, separated by spaces or commas.
     out: list[str] = []
     for item in value:
-        out.extend(part for part in item.replace(",", " ").split() if part)
+        parts = item.replace(",", " ").split()
+        if not parts:
+            # An empty --nameserver must not mean "none given": that would fall back to the
+            # system's resolvers, which the user did not name.
+            raise click.BadParameter(f"{item!r}: expected IP[:PORT]")
+        out.extend(parts)
     for spec in out:
         try:
             parse_nameserver(spec)

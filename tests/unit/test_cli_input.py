@@ -473,6 +473,7 @@ def test_serve_gets_as_far_as_listening_with_good_arguments(
 @example(argv=["checks", "tls"])
 @example(argv=["serve"])
 @example(argv=["report", "-o", "-q", str(SAVED)])  # the result is a file (named -q)
+@example(argv=["probe", "smtp://a.test", "--nameserver", ""])  # not the system's resolvers
 def test_generated_command_lines_give_a_result_or_one_line(
     argv: list[str], guard: _Guard, no_server: list[dict[str, Any]], in_tmp: Path
 ) -> None:
