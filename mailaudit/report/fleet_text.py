@@ -40,7 +40,7 @@ from mailaudit.report.terminal import (
     totals_line,
 )
 
-__all__ = ["FLEET_MIN_DOMAINS", "FleetDigest", "FleetDigester", "fleet_digest"]
+__all__ = ["FLEET_MIN_DOMAINS", "FleetDigest", "FleetDigester"]
 
 # With -q, how many of the worst domains are listed by name.
 QUIET_DOMAINS = 20
@@ -82,32 +82,12 @@ class _Pass:
         self.worst: list[tuple[bool, int, tuple[int, ...], bool, int, Text]] = []
 
 
-def fleet_digest(
-    report: Report,
-    *,
-    quiet: bool = False,
-    color: bool = False,
-    fail_on: Severity | None = None,
-    endpoints_only: Iterable[str] = (),
-    width: int = 100,
-) -> FleetDigest:
-    """The fleet's terminal report, outcome (`report.outcome.fleet_outcome`) and exit code
-    (`report.exit_codes.exit_code`), in one pass over `report.domains`."""
-    digester = FleetDigester(
-        report,
-        quiet=quiet,
-        color=color,
-        fail_on=fail_on,
-        endpoints_only=endpoints_only,
-        width=width,
-    )
-    return digester.digest()
-
-
 class FleetDigester:
-    """`fleet_digest`, able to ride along another writer's pass over the domains: give that
-    writer the report from `observed()`, and the first pass that reads every domain feeds the
-    digest too, so `digest()` needs no pass of its own (each pass reads the fleet from disk)."""
+    """The fleet's terminal report, outcome (`report.outcome.fleet_outcome`) and exit code
+    (`report.exit_codes.exit_code`) from one pass over `report.domains`: `digest()`. It can
+    ride along another writer's pass: give that writer the report from `observed()`, and the
+    first pass that reads every domain feeds the digest too, so `digest()` needs no pass of its
+    own (each pass reads the fleet from disk)."""
 
     def __init__(
         self,

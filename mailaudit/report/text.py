@@ -25,7 +25,7 @@ from mailaudit.checks.grading import (
     untested_of_endpoint,
 )
 from mailaudit.model import Finding, Report
-from mailaudit.report.fleet_text import fleet_digest
+from mailaudit.report.fleet_text import FleetDigester
 from mailaudit.report.progress import Progress, progress_callback
 from mailaudit.report.streamed import FLEET_MIN_DOMAINS
 from mailaudit.report.terminal import (
@@ -62,7 +62,7 @@ def render_text(
     fleet's form (report/fleet_text.py: findings across the fleet, endpoints, a line per
     domain)."""
     if len(report.domains) >= FLEET_MIN_DOMAINS and not verbose:
-        return fleet_digest(report, quiet=quiet, color=color, width=width).text
+        return FleetDigester(report, quiet=quiet, color=color, width=width).digest().text
     buffer = io.StringIO()
     console = text_console(buffer, color=color, width=width, soft_wrap=False)
     for part in _parts(report, quiet=quiet, verbose=verbose):

@@ -9,7 +9,7 @@ import pytest
 
 from mailaudit.model import Finding, Report, Severity
 from mailaudit.report.exit_codes import exit_code
-from mailaudit.report.fleet_text import QUIET_DOMAINS, FleetDigester, fleet_digest
+from mailaudit.report.fleet_text import QUIET_DOMAINS, FleetDigester
 from mailaudit.report.formats import render_report
 from mailaudit.report.outcome import fleet_outcome
 from mailaudit.report.streamed import FLEET_MIN_DOMAINS
@@ -46,7 +46,7 @@ def test_the_digest_reads_the_fleet_once_and_agrees_with_the_outcome_and_the_exi
     lazy, passes = streamed(report)
     only = {report.domains[3].domain}
 
-    digest = fleet_digest(lazy, quiet=True, fail_on=fail_on, endpoints_only=only)
+    digest = FleetDigester(lazy, quiet=True, fail_on=fail_on, endpoints_only=only).digest()
 
     assert passes == [1]
     assert digest.outcome == fleet_outcome(report, endpoints_only=only)
@@ -57,8 +57,8 @@ def test_the_fleet_text_counts_domains_per_finding_and_lists_the_worst_first() -
     report = sample()
     names = [d.domain for d in report.domains]
 
-    quiet = fleet_digest(report, quiet=True).text
-    full = fleet_digest(report).text
+    quiet = FleetDigester(report, quiet=True).digest().text
+    full = FleetDigester(report).digest().text
 
     assert quiet.startswith(f"Fleet: 120 domains, {len(report.endpoints)} endpoints\n")
     assert f"  [high] spf.plus-all  3 domains: {names[7]}, {names[70]}, {names[99]}\n" in quiet
@@ -92,7 +92,7 @@ def test_server_text_in_a_fleet_summary_cannot_move_the_terminal() -> None:
     hostile = dataclasses.replace(report.domains[0], domain="evil\x1b[2J.test")
     report = dataclasses.replace(report, domains=(hostile, *report.domains[1:]))
 
-    text = fleet_digest(report, color=True).text
+    text = FleetDigester(report, color=True).digest().text
 
     assert "\x1b[2J" not in text
     assert "evil\\x1b[2J.test" in text
@@ -101,7 +101,7 @@ def test_server_text_in_a_fleet_summary_cannot_move_the_terminal() -> None:
 def test_the_digest_rides_along_the_first_full_pass_of_a_writer_and_drops_a_cut_one() -> None:
     report = sample()
     lazy, passes = streamed(report)
-    expected = fleet_digest(report, fail_on=Severity.HIGH)
+    expected = FleetDigester(report, fail_on=Severity.HIGH).digest()
     digester = FleetDigester(lazy, fail_on=Severity.HIGH)
     observed = digester.observed()
 
@@ -125,5 +125,5 @@ def test_without_a_writer_the_digest_makes_its_own_pass() -> None:
     digester = FleetDigester(lazy, quiet=True)
     digester.observed()
 
-    assert digester.digest() == fleet_digest(report, quiet=True)
+    assert digester.digest() == FleetDigester(report, quiet=True).digest()
     assert passes == [1]
