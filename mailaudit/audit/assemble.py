@@ -34,12 +34,14 @@ from mailaudit.report.streamed import ReportSpool, StreamedDomains
 
 __all__ = [
     "DomainView",
+    "EndpointUses",
     "Judged",
     "assemble_report",
     "assemble_streamed",
     "domain_view",
     "endpoint_report",
     "outcome_of",
+    "with_final_host_findings",
 ]
 
 
@@ -65,6 +67,11 @@ class Judged:
         self._address_verdicts: dict[str, Verdict] = {}
         self._by_host: dict[str, list[tuple[str, int]]] = {}
         self._host_findings: dict[str, tuple[Finding, ...]] = {}
+        # TLS scans added so far, and for each host name the count at its latest scan: a domain
+        # joined when the count was n carries host findings that are final unless one of its
+        # hosts was scanned after n (`scanned_since`).
+        self.scans = 0
+        self._host_scanned_at: dict[str, int] = {}
 
     def add(self, facts: EndpointFacts) -> None:
         key = facts.key
@@ -82,6 +89,8 @@ class Judged:
             host = facts.tls_scan.target.host
             self._by_host.setdefault(host, []).append(key)
             self._host_findings.pop(host, None)
+            self.scans += 1
+            self._host_scanned_at[host] = self.scans
 
     def endpoint(self, key: tuple[str, int]) -> Verdict:
         """The endpoint's own verdict, then what its address says about it."""
@@ -102,6 +111,10 @@ class Judged:
             self._host_findings[host] = judge(Judgement(Kind.HOSTS, scans=scans)).findings
         return self._host_findings[host]
 
+    def scanned_since(self, hosts: Iterable[str], scans: int) -> bool:
+        """Has any of `hosts` gained a TLS scan since the count was `scans`?"""
+        return any(self._host_scanned_at.get(h, 0) > scans for h in hosts)
+
     def _address(self, address: str) -> Verdict:
         if address not in self._address_verdicts:
             observations = [self.facts[k].observation for k in self._by_address[address]]
@@ -118,6 +131,13 @@ class DomainView:
     report: DomainReport
     # (endpoint key, name, role) for every endpoint the domain uses.
     uses: tuple[tuple[tuple[str, int], str, Role], ...] = field(default=())
+    # The host names it uses them under, and where their findings (TLS consistency, which
+    # change as a host gains scanned endpoints) sit in report.findings: start, end.
+    hosts: tuple[str, ...] = ()
+    host_span: tuple[int, int] = (0, 0)
+    # An endpoint its targets lead to had no result (its unit failed, or a resumed domain's
+    # endpoint the earlier run did not finish): joined later, it may use more endpoints.
+    incomplete: bool = False
 
 
 def domain_view(facts: DomainFacts, judged: Judged) -> DomainView:
@@ -138,10 +158,12 @@ def domain_view(facts: DomainFacts, judged: Judged) -> DomainView:
                 errors.append(f"{target.endpoint.url}: name does not resolve")
     used: dict[tuple[str, int], list[tuple[str, Role]]] = {}
     absent: set[tuple[str, int]] = set()
+    incomplete = False
     for key, target in uses_of(facts):
         ef = judged.facts.get(key)
         if ef is None:
             errors.append(f"{target.endpoint.url} at {key[0]}: not audited (no result)")
+            incomplete = True
             continue
         if target.role is Role.GUESS and _absent(ef):
             absent.add(key)
@@ -156,13 +178,10 @@ def domain_view(facts: DomainFacts, judged: Judged) -> DomainView:
         policy = judge(Judgement(Kind.POLICY, policy=facts.policy))
         findings += policy.findings
         checks += policy.checks
-    hosts = sorted({name for uses in used.values() for name, _ in uses})
-    seen_ids: set[tuple[str, str]] = set()
-    for host in hosts:
-        for f in judged.host_findings(host):
-            if (f.id, f.subject) not in seen_ids:
-                seen_ids.add((f.id, f.subject))
-                findings.append(f)
+    hosts = tuple(sorted({name for uses in used.values() for name, _ in uses}))
+    start = len(findings)
+    findings += _host_findings(judged, hosts)
+    host_span = (start, len(findings))
     observations = [judged.facts[k].observation for k in used]
     if facts.policy is not None:
         mx = judge(Judgement(Kind.MTASTS_MX, policy=facts.policy, observations=observations))
@@ -193,7 +212,36 @@ def domain_view(facts: DomainFacts, judged: Judged) -> DomainView:
         policy=facts.policy,
     )
     uses = tuple((key, name, role) for key, names in used.items() for name, role in names)
-    return DomainView(report, uses)
+    return DomainView(report, uses, hosts, host_span, incomplete)
+
+
+def _host_findings(judged: Judged, hosts: Iterable[str]) -> list[Finding]:
+    """The findings about `hosts`, each (id, subject) once."""
+    found: list[Finding] = []
+    seen_ids: set[tuple[str, str]] = set()
+    for host in hosts:
+        for f in judged.host_findings(host):
+            if (f.id, f.subject) not in seen_ids:
+                seen_ids.add((f.id, f.subject))
+                found.append(f)
+    return found
+
+
+def with_final_host_findings(
+    report: DomainReport,
+    judged: Judged,
+    *,
+    hosts: Iterable[str],
+    span: tuple[int, int],
+) -> DomainReport:
+    """`report` with the findings about its hosts as `judged` has them now, condensed: what a
+    join now gives a domain joined before its hosts' last TLS scan was in. `report` is its
+    view's (`hosts`, `span` from the view too), or that report condensed when condensing left
+    its findings as they were. Host findings change nothing else in a DomainReport (they add
+    no check run, and condensing twice is condensing once)."""
+    start, end = span
+    findings = (*report.findings[:start], *_host_findings(judged, hosts), *report.findings[end:])
+    return condense_domain(dataclasses.replace(report, findings=findings))
 
 
 def outcome_of(facts: DomainFacts, view: DomainView, judged: Judged) -> DomainOutcome:
@@ -270,14 +318,14 @@ def assemble_streamed(
     run: RunInfo,
     now: datetime,
 ) -> Report:
-    """The Report from `domains` (a fleet's spool on disk, read once): each domain is joined
-    with the endpoints and its report spooled to disk (`ReportSpool`), whence every writer
-    reads the domains one at a time (`StreamedDomains`), so no pass holds more than one."""
+    """The Report from `domains` (a JSONL stream's domains on disk, read once): each domain is
+    joined with the endpoints and its report spooled to disk (`ReportSpool`), whence every
+    writer reads the domains one at a time (`StreamedDomains`), so no pass holds more than one.
+    (A fleet run joins its domains as they complete instead: `mailaudit.audit.spool.ReportSink`.)"""
     judged = Judged(now=now)
     for ef in endpoints.values() if isinstance(endpoints, Mapping) else endpoints:
         judged.add(ef)
-    uses: dict[tuple[str, int], list[tuple[str, Role, str]]] = {}
-    outside: dict[tuple[str, int], list[OutOfScope]] = {}
+    used = EndpointUses()
     # Each domain is joined once, here; the writers read the joined reports back.
     reports = ReportSpool()
     for facts in domains:
@@ -285,22 +333,37 @@ def assemble_streamed(
         # One finding per id and subject: a storm (1,000 MX hosts without SPF) becomes one
         # finding with a count and examples (mailaudit.report.aggregate).
         reports.add(condense_domain(view.report))
-        for key, name, role in view.uses:
-            uses.setdefault(key, []).append((name, role, facts.domain))
-        hosts = {e.host: e for e in facts.out_of_scope}
-        for key, target in uses_of(facts) if hosts else ():
-            if (entry := hosts.get(target.endpoint.host)) is not None:
-                outside.setdefault(key, []).append(entry)
-    endpoint_reports = [
-        endpoint_report(judged.facts[key], _with_scope(judged, key, outside.get(key, [])), used)
-        for key, used in uses.items()
-    ]
-
+        used.add(facts, view)
     return Report(
         schema_version=SCHEMA_VERSION,
         run=run,
         domains=StreamedDomains(reports.__iter__, len(reports)),
-        endpoints=tuple(
-            condense_endpoint(e) for e in sorted(endpoint_reports, key=lambda e: (e.url, e.id))
-        ),
+        endpoints=used.reports(judged),
     )
+
+
+class EndpointUses:
+    """What the endpoint reports need from the domains joined: the names, roles and domains
+    that lead to each endpoint, and the out-of-scope hosts among them."""
+
+    def __init__(self) -> None:
+        self._uses: dict[tuple[str, int], list[tuple[str, Role, str]]] = {}
+        self._outside: dict[tuple[str, int], list[OutOfScope]] = {}
+
+    def add(self, facts: DomainFacts, view: DomainView) -> None:
+        for key, name, role in view.uses:
+            self._uses.setdefault(key, []).append((name, role, facts.domain))
+        hosts = {e.host: e for e in facts.out_of_scope}
+        for key, target in uses_of(facts) if hosts else ():
+            if (entry := hosts.get(target.endpoint.host)) is not None:
+                self._outside.setdefault(key, []).append(entry)
+
+    def reports(self, judged: Judged) -> tuple[EndpointReport, ...]:
+        """Every endpoint some domain uses (guesses not there are left out), condensed."""
+        reports = [
+            endpoint_report(
+                judged.facts[key], _with_scope(judged, key, self._outside.get(key, [])), used
+            )
+            for key, used in self._uses.items()
+        ]
+        return tuple(condense_endpoint(e) for e in sorted(reports, key=lambda e: (e.url, e.id)))

@@ -21,7 +21,6 @@ from mailaudit.audit.assemble import (
     DomainView,
     Judged,
     assemble_report,
-    assemble_streamed,
     domain_view,
 )
 from mailaudit.audit.gather import EndpointWorker, gather_domain
@@ -40,7 +39,7 @@ from mailaudit.names import ascii_host
 from mailaudit.probes.protocol_audit import DEFAULT_RELAY_TEST_DOMAIN
 
 if TYPE_CHECKING:
-    from mailaudit.audit.spool import SpooledLines
+    from mailaudit.audit.spool import ReportSink
 
 __all__ = [
     "AuditOptions",
@@ -319,10 +318,11 @@ def fleet_report(
     run: FleetRun,
     *,
     relay_test_domain: str | None,
-    spooled: SpooledLines | None = None,
+    joined: ReportSink | None = None,
 ) -> Report:
-    """The run's Report; with `spooled` (the domains' facts on disk, see audit/spool.py) its
-    domains are read back one at a time whenever a writer reads them: flat memory."""
+    """The run's Report; with `joined` (the sink that kept the domains' reports on disk as the
+    run joined them, see audit/spool.py) its domains are read back one at a time whenever a
+    writer reads them: flat memory. Without it, from the facts the run kept."""
     info = RunInfo(
         tool_version=__version__,
         started_at=run.started_at,
@@ -331,7 +331,7 @@ def fleet_report(
         nameservers=ctx.settings.nameservers,
         relay_test_domain=relay_test_domain,
     )
+    if joined is not None:
+        return joined.report(info)
     now = datetime.fromisoformat(run.started_at)
-    if spooled is None:
-        return assemble_report(run.domains, run.endpoints, run=info, now=now)
-    return assemble_streamed(spooled, run.endpoints, run=info, now=now)
+    return assemble_report(run.domains, run.endpoints, run=info, now=now)

@@ -24,7 +24,7 @@ from mailaudit.audit.runner import (
     fleet_report,
     run_fleet,
 )
-from mailaudit.audit.spool import DomainSpool, SpoolSink
+from mailaudit.audit.spool import ReportSink
 from mailaudit.audit.units import DomainFacts, EndpointFacts
 from mailaudit.cli.validate import PathArg, one_line
 from mailaudit.context import Context
@@ -176,9 +176,9 @@ def run_fleet_command(
         if Path(jsonl_out).exists():
             done = _resumable(jsonl_out, options)
     work = list(domain_units(domains, units, options.extra_endpoints))
-    # The report is written from the domains' facts spooled to disk, read back one at a time:
-    # memory stays flat in the number of domains (mailaudit.audit.spool).
-    spool = None if tally is not None else DomainSpool()
+    # The report is written from the domains' reports kept on disk as they are joined, read
+    # back one at a time: memory stays flat in the number of domains (mailaudit.audit.spool).
+    reports: ReportSink | None = None
     with contextlib.ExitStack() as files:
         sink: JsonlSink | None = None
         if jsonl_out:
@@ -192,8 +192,8 @@ def run_fleet_command(
             if fresh:
                 sink.header(units, done.started_at)
         streamed: FleetSink | None = tally or sink
-        if spool is not None:
-            streamed = SpoolSink(spool, streamed)
+        if tally is None:
+            streamed = reports = ReportSink((u.domain for u in work), streamed)
         try:
             if target is None:
                 run = asyncio.run(
@@ -233,14 +233,9 @@ def run_fleet_command(
             sys.exit(EXIT_INTERRUPTED)
         if sink is not None:
             sink.end(ctx.clock().isoformat(), run.duration_ms)
-    if spool is None:
+    if reports is None:
         return None
-    return fleet_report(
-        ctx,
-        run,
-        relay_test_domain=options.relay_test_domain,
-        spooled=spool.lines(u.domain for u in work),
-    )
+    return fleet_report(ctx, run, relay_test_domain=options.relay_test_domain, joined=reports)
 
 
 def _dask_target(spec: str) -> DaskTarget:

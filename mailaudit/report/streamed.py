@@ -8,7 +8,8 @@ source (the run's spool on disk, see `mailaudit.audit.spool`). Readers that iter
 domain at a time. Each pass costs reading every domain again, so a writer should make one pass,
 not one per endpoint.
 
-`ReportSpool` is the usual source: the assembler joins each domain once and spools its report;
+`ReportSpool` is the usual source: a fleet run spools each domain's report as it joins the
+domain (`mailaudit.audit.spool.ReportSink`), the assembler of a JSONL stream as it reads one;
 every later pass (the JSON, the text, the outcome, the exit code) only reads it back.
 """
 
@@ -21,7 +22,7 @@ import pickle
 import tempfile
 import weakref
 from array import array
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import IO, Any, SupportsIndex, overload
 
 from mailaudit.model import DomainReport, Observation
@@ -71,34 +72,64 @@ class SharedPickles:
 
 
 class ReportSpool:
-    """Domain reports on disk, read back in the order they were added, on every pass.
+    """Domain reports on disk, read back on every pass in the order they were added, or in
+    the order `read_in` gives (a fleet's domains are joined in any order, reported in input
+    order).
 
     An anonymous temporary file of pickles: it never leaves this process (no name, nothing else
     writes it), and a pass unpickles a domain many times faster than `serial.from_data` reads
     one from JSON (that checks every field, as a file from outside must be checked). Memory
-    holds one domain and an offset per domain."""
+    holds one domain and a few numbers per domain."""
 
     def __init__(self) -> None:
         self._stream: IO[bytes] = tempfile.TemporaryFile(prefix="mailaudit-reports-")  # noqa: SIM115
-        self._ends = array("q")
+        # Where each record is; record n is the n-th added.
+        self._starts = array("q")
+        self._lengths = array("q")
+        self._end = 0
+        self._order: array[int] | None = None  # record numbers in reading order
         self._pickles = SharedPickles()
         # The file is closed once nothing reads it any more (the report is gone).
         weakref.finalize(self, self._stream.close)
 
-    def add(self, domain: DomainReport) -> None:
-        self._stream.write(self._pickles.dumps(domain))
-        self._ends.append(self._stream.tell())
+    def add(self, domain: DomainReport) -> int:
+        """Spool `domain`; its record number."""
+        self._starts.append(0)
+        self._lengths.append(0)
+        number = len(self._starts) - 1
+        self.replace(number, domain)
+        return number
+
+    def replace(self, number: int, domain: DomainReport) -> None:
+        """Record `number` is `domain` from now on (written anew at the end of the file)."""
+        record = self._pickles.dumps(domain)
+        self._stream.write(record)
+        self._starts[number] = self._end
+        self._lengths[number] = len(record)
+        self._end += len(record)
+
+    def get(self, number: int) -> DomainReport:
+        self._stream.flush()
+        return self._read(number)
+
+    def read_in(self, order: Iterable[int]) -> None:
+        """Passes read these records, in this order, from now on."""
+        self._order = array("q", order)
 
     def __len__(self) -> int:
-        return len(self._ends)
+        return len(self._starts if self._order is None else self._order)
 
     def __iter__(self) -> Iterator[DomainReport]:
         self._stream.flush()
-        fd, start = self._stream.fileno(), 0
-        for end in self._ends:
-            domain = self._pickles.loads(os.pread(fd, end - start, start))
-            start = end
-            yield domain
+        order = range(len(self._starts)) if self._order is None else self._order
+        for number in order:
+            yield self._read(number)
+
+    def _read(self, number: int) -> DomainReport:
+        data = os.pread(self._stream.fileno(), self._lengths[number], self._starts[number])
+        domain = self._pickles.loads(data)
+        assert isinstance(domain, DomainReport)
+        return domain
 
 
 class StreamedDomains(tuple[DomainReport, ...]):
