@@ -242,3 +242,8 @@ def test_a_spool_writes_an_observation_many_domains_share_once() -> None:
     (n, again) = pickles.loads(pickles.dumps((7, other)))
     assert (n, again) == (7, shared)
     assert again is other
+    # A record refers to its spool's table: read by anything else, it says so
+    with pytest.raises(pickle.UnpicklingError, match="without its spool"):
+        pickle.loads(records[0])
+    with pytest.raises(IndexError):
+        SharedPickles().loads(records[0])
