@@ -24,7 +24,7 @@ from publicsuffixlist import PublicSuffixList
 
 from mailaudit.net.addresses import AddressGuard, AddressPolicy
 from mailaudit.net.politeness import Politeness, RunMemo
-from mailaudit.net.resolver import Resolver
+from mailaudit.net.resolver import Resolver, Upstream
 from mailaudit.net.tls import permissive_context, verifying_context
 from mailaudit.settings import Settings
 
@@ -71,7 +71,11 @@ class Context:
         clock: Callable[[], datetime] = _utcnow,
         monotonic: Callable[[], float] = time.monotonic,
         politeness: Politeness | None = None,
+        memo: RunMemo | None = None,
+        dns_upstream: Upstream | None = None,
     ) -> Context:
+        """`memo` and `dns_upstream` share a run across processes (a domain worker's, see
+        `mailaudit.audit.process_engine`); by default the run is this process's alone."""
         settings = settings or Settings()
         if resolver is None:
             resolver = Resolver(
@@ -82,6 +86,7 @@ class Context:
                 concurrency=settings.limits.dns_concurrency,
                 cache_entries=settings.limits.dns_cache_entries,
                 monotonic=monotonic,
+                upstream=dns_upstream,
             )
         return cls(
             settings=settings,
@@ -90,7 +95,7 @@ class Context:
                 verifying_tls=verifying_context(settings.ca_file),
                 permissive_tls=permissive_context(),
                 politeness=politeness or Politeness(settings.limits, monotonic=monotonic),
-                memo=RunMemo(),
+                memo=memo or RunMemo(),
                 address_guard=resolver.guard,
                 clock=clock,
                 monotonic=monotonic,
@@ -107,6 +112,10 @@ class Context:
         """Other settings (a shorter budget, say), the same run: the services stay shared. The
         politeness limits are the run's, set when it was created."""
         return replace(self, settings=settings)
+
+    def with_politeness(self, politeness: Politeness) -> Context:
+        """Other connection limits (shared with other processes), everything else shared."""
+        return replace(self, services=replace(self.services, politeness=politeness))
 
     def with_resolver(self, resolver: Resolver) -> Context:
         """Another resolver (tests answer from a zone), everything else shared."""

@@ -152,6 +152,7 @@ def audit(
     jsonl_out: str | None,
     resume: bool,
     dask_target: str | None,
+    domain_workers: int | None,
     quiet: bool,
     verbose: bool,
     **network: Any,
@@ -220,6 +221,7 @@ def audit(
             resume=resume,
             tally=tally,
             dask_target=dask_target,
+            domain_workers=domain_workers,
         )
     finally:
         if progress is not None:

@@ -16,6 +16,7 @@ import click
 from mailaudit.audit.assemble import DomainView, Judged, outcome_of
 from mailaudit.audit.domains import read_domains
 from mailaudit.audit.jsonl import JsonlError, JsonlSink, read_jsonl
+from mailaudit.audit.process_engine import ProcessEngine, auto_domain_workers
 from mailaudit.audit.runner import (
     AuditOptions,
     FleetRun,
@@ -25,7 +26,7 @@ from mailaudit.audit.runner import (
     run_fleet,
 )
 from mailaudit.audit.spool import ReportSink
-from mailaudit.audit.units import DomainFacts, EndpointFacts
+from mailaudit.audit.units import DomainFacts, DomainUnit, EndpointFacts, UnitOptions
 from mailaudit.cli.validate import PathArg, one_line
 from mailaudit.context import Context
 from mailaudit.model import Finding, Report, Severity
@@ -71,6 +72,14 @@ def fleet_options(func: F) -> F:
                 metavar="local:N|tcp://HOST:PORT",
                 help="Run the fleet on a Dask cluster: 'local:N' starts N worker processes here, "
                 "an address joins a running scheduler (needs pip install 'mailaudit[dask]').",
+            ),
+            click.option(
+                "--domain-workers",
+                type=click.IntRange(0, 64),
+                default=None,
+                metavar="N",
+                help="Worker processes for the domains' DNS, discovery and policy work (0: all "
+                "in this process). Default: one per core, at most 4, for 200 domains or more.",
             ),
             click.option(
                 "--resume",
@@ -163,6 +172,7 @@ def run_fleet_command(
     resume: bool,
     tally: FleetTally | None = None,
     dask_target: str | None = None,
+    domain_workers: int | None = None,
 ) -> Report | None:
     """Run the audit, streaming to `jsonl_out`; Ctrl-C exits 130 with the stream intact. With a
     `tally` no Report is built (None): the facts go to the stream only, memory stays flat.
@@ -196,15 +206,18 @@ def run_fleet_command(
             streamed = reports = ReportSink((u.domain for u in work), streamed)
         try:
             if target is None:
+                workers = (
+                    domain_workers if domain_workers is not None else auto_domain_workers(len(work))
+                )
                 run = asyncio.run(
-                    run_fleet(
+                    _run_here(
                         ctx,
                         work,
                         units,
+                        workers=workers,
                         sink=streamed,
                         done=done,
                         progress=options.progress,
-                        keep_facts=False,
                     )
                 )
             else:
@@ -236,6 +249,34 @@ def run_fleet_command(
     if reports is None:
         return None
     return fleet_report(ctx, run, relay_test_domain=options.relay_test_domain, joined=reports)
+
+
+async def _run_here(
+    ctx: Context,
+    work: list[DomainUnit],
+    units: UnitOptions,
+    *,
+    workers: int,
+    sink: FleetSink | None,
+    done: FleetRun,
+    progress: Callable[[str], None] | None,
+) -> FleetRun:
+    """The fleet on this machine: on this event loop, or with `workers` domain workers."""
+    if workers < 1:
+        return await run_fleet(
+            ctx, work, units, sink=sink, done=done, progress=progress, keep_facts=False
+        )
+    async with ProcessEngine(ctx, units, workers=workers) as engine:
+        return await run_fleet(
+            engine.context,
+            work,
+            units,
+            sink=sink,
+            done=done,
+            progress=progress,
+            keep_facts=False,
+            engine=engine,
+        )
 
 
 def _dask_target(spec: str) -> DaskTarget:

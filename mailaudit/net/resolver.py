@@ -26,6 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from enum import StrEnum
 from functools import cache
+from typing import Protocol
 
 import dns.exception
 import dns.flags
@@ -59,6 +60,20 @@ class DnsAnswer:
     authenticated: bool = False
     # The name the answer came from after CNAMEs, when it differs from `name`.
     canonical_name: str | None = None
+
+
+class Upstream(Protocol):
+    """Another process's resolver that this one asks instead of the wire (a domain worker's
+    parent, `mailaudit.audit.process_engine`): the names a fleet shares (its hosts, their
+    addresses) are then asked once per run, not once per process."""
+
+    def local(self, name: str) -> bool:
+        """Ask this name on the wire ourselves (no other process will ask it)."""
+        ...
+
+    async def ask(self, name: str, rdtype: str) -> tuple[DnsAnswer, float]:
+        """The answer and the seconds it may still be kept. Raises DnsError as `query` does."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -137,6 +152,7 @@ class Resolver:
         try_timeout_s: float | None = None,
         sockets_per_server: int = 4,
         cache_entries: int = 10_000,
+        upstream: Upstream | None = None,
     ) -> None:
         # Every address the tool connects to comes from `addresses()`, so this is the one
         # place the SSRF guard sits (mailaudit.net.addresses). The default guard refuses every
@@ -157,6 +173,7 @@ class Resolver:
         self.stats = ResolverStats()
         self._cache = _AnswerCache(cache_entries, self.stats)
         self._in_flight: dict[tuple[str, str], asyncio.Future[tuple[DnsAnswer, float]]] = {}
+        self._upstream = upstream
 
     async def query(self, name: str, rdtype: str) -> DnsAnswer:
         """One lookup; NXDOMAIN and NODATA are answers, not errors. Raises DnsError on timeouts,
@@ -188,7 +205,18 @@ class Resolver:
             now = self._monotonic()
             self._cache.put(key, answer, now + ttl_s, now)
 
+    async def query_for_peer(self, name: str, rdtype: str) -> tuple[DnsAnswer, float]:
+        """`query` for a resolver that has us as its `Upstream`: the answer and the seconds it
+        may still be kept (0: not to be kept)."""
+        answer = await self.query(name, rdtype)
+        now = self._monotonic()
+        return answer, self._cache.expires_in((name.lower().rstrip("."), rdtype.upper()), now)
+
     async def _ask_counted(self, name: str, rdtype: str) -> tuple[DnsAnswer, float]:
+        upstream = self._upstream
+        if upstream is not None and not upstream.local(name):
+            self.stats.upstream += 1
+            return await upstream.ask(name, rdtype)
         async with self._wire:
             self.stats.queries += 1
             return await self._ask(name, rdtype)
@@ -314,6 +342,8 @@ class ResolverStats:
     cache_hits: int = 0
     shared_in_flight: int = 0
     evicted: int = 0
+    # Asked of the `Upstream` resolver instead of the wire.
+    upstream: int = 0
 
 
 class _AnswerCache:
@@ -341,6 +371,11 @@ class _AnswerCache:
             return None
         self._entries.move_to_end(key)
         return entry[0]
+
+    def expires_in(self, key: tuple[str, str], now: float) -> float:
+        """Seconds the answer under `key` stays (0 when it is not kept), without touching it."""
+        entry = self._entries.get(key)
+        return max(0.0, entry[1] - now) if entry is not None else 0.0
 
     def put(self, key: tuple[str, str], answer: DnsAnswer, expires: float, now: float) -> None:
         self._entries[key] = (answer, expires)

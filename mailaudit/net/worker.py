@@ -33,18 +33,19 @@ from collections.abc import Callable
 from multiprocessing.connection import Connection
 from typing import Any, TypeVar
 
-__all__ = ["WorkerError", "WorkerPool", "pool_for_loop"]
+__all__ = ["WorkerError", "WorkerPool", "forget", "pool_for_loop", "spawn"]
 
 T = TypeVar("T")
 
-# The child's first lines: the parent's import path (tests, a source tree), then the loop.
+# The child's first lines: the parent's import path (tests, a source tree), then the entry
+# module's serve(conn) (`spawn`).
 _BOOT = """\
 import sys
+from importlib import import_module
 from multiprocessing.connection import Connection
 conn = Connection(int(sys.argv[1]))
 sys.path[:] = conn.recv()
-from mailaudit.net.worker_process import serve
-serve(conn)
+import_module(sys.argv[2]).serve(conn)
 """
 
 # Workers not yet stopped or killed: killed when the parent exits (they are its helpers).
@@ -55,20 +56,32 @@ class WorkerError(RuntimeError):
     """The call raised in the worker, or the worker exited without a result (killed, crashed)."""
 
 
+def spawn(entry: str) -> tuple[subprocess.Popen[bytes], Connection]:
+    """A new interpreter running `entry`'s `serve(conn)` (a module of ours), and our end of the
+    pipe to it. Killed when we exit, if still running."""
+    ours, theirs = socket.socketpair()
+    with ours, theirs:
+        process = subprocess.Popen(
+            [sys.executable, "-c", _BOOT, str(theirs.fileno()), entry],
+            pass_fds=(theirs.fileno(),),
+            stdin=subprocess.DEVNULL,
+            # Our stdout may be the report (--format json): the worker has nothing to add.
+            stdout=subprocess.DEVNULL,
+        )
+        conn = Connection(ours.detach())
+    _LIVE.add(process)
+    conn.send(sys.path)
+    return process, conn
+
+
+def forget(process: subprocess.Popen[bytes]) -> None:
+    """`process` has ended: no need to kill it at exit."""
+    _LIVE.discard(process)
+
+
 class _Worker:
     def __init__(self) -> None:
-        ours, theirs = socket.socketpair()
-        with ours, theirs:
-            self.process = subprocess.Popen(
-                [sys.executable, "-c", _BOOT, str(theirs.fileno())],
-                pass_fds=(theirs.fileno(),),
-                stdin=subprocess.DEVNULL,
-                # Our stdout may be the report (--format json): the worker has nothing to add.
-                stdout=subprocess.DEVNULL,
-            )
-            self.conn = Connection(ours.detach())
-        _LIVE.add(self.process)
-        self.conn.send(sys.path)
+        self.process, self.conn = spawn("mailaudit.net.worker_process")
         self.tasks = 0
 
     def stop(self) -> None:
