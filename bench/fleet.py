@@ -6,6 +6,7 @@ not a test.
     python bench/fleet.py                          # N = 100, 1,000, 10,000; default and --skip tls
     python bench/fleet.py --sizes 100 --modes skip-tls --cap-s 120     # a quick run
     python bench/fleet.py --sizes 100 --modes default --tls-workers 4  # sslyze workers at once
+    python bench/fleet.py --sizes 10000 --domain-workers 0             # the domain phase here
 
 For each N it serves the fleet (`lab.sh fleet N`), then runs `mailaudit audit` as a child process
 on all N domains (`--domains-file` when the CLI has it, else the domains as arguments) with
@@ -321,6 +322,11 @@ def main() -> None:
     parser.add_argument(
         "--tls-workers", type=int, help="sslyze worker processes (default: the tool's own)"
     )
+    parser.add_argument(
+        "--domain-workers",
+        type=int,
+        help="domain worker processes (default: the tool's own: one per core from 200 domains)",
+    )
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",") if s]
     modes = [m for m in args.modes.split(",") if m]
@@ -337,6 +343,8 @@ def main() -> None:
     counters = Counters(endpoints, dns_servers)
     domains_file = supports_domains_file()
     extra = ["--tls-workers", str(args.tls_workers)] if args.tls_workers else []
+    if args.domain_workers is not None:
+        extra += ["--domain-workers", str(args.domain_workers)]
     print(
         f"fleet benchmark: {len(endpoints)} shared endpoints on "
         f"{len({e.host for e in endpoints})} hosts; commit "
@@ -351,6 +359,7 @@ def main() -> None:
         f"domains given with {'--domains-file' if domains_file else 'arguments'}; "
         f"counting {'with nftables' if counters.available else 'unavailable (no nft / not root)'}; "
         f"cap {args.cap_s:.0f} s per run; TLS workers {args.tls_workers or 'default'}; "
+        f"domain workers {'default' if args.domain_workers is None else args.domain_workers}; "
         f"load average {os.getloadavg()[0]:.1f} "
         f"on {os.cpu_count()} CPUs (a shared machine: wall time varies, CPU s less)"
     )

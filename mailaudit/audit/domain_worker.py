@@ -213,13 +213,18 @@ async def _serve(conn: Connection) -> None:
         dns_upstream=_ParentResolver(link, in_flight),
     )
     units: set[asyncio.Task[None]] = set()
+    # The parent hands out more units than run at once (its lanes), so that the next ones are
+    # here while it is busy; `domain_concurrency` run, as in one process. More at once would
+    # stretch each domain's steps (discovery gives a source 1 s after another found settings).
+    running = asyncio.Semaphore(max(1, settings.limits.domain_concurrency))
 
     async def run(unit_id: int, unit: DomainUnit) -> None:
-        in_flight.add(unit.domain)
-        try:
-            facts = await gather_domain_safely(ctx, unit)
-        finally:
-            in_flight.discard(unit.domain)
+        async with running:
+            in_flight.add(unit.domain)
+            try:
+                facts = await gather_domain_safely(ctx, unit)
+            finally:
+                in_flight.discard(unit.domain)
         try:
             link.send(("facts", unit_id, facts))
         except Exception as exc:  # facts that do not pickle: the domain says so
