@@ -25,11 +25,11 @@ __all__ = ["SharedObjects"]
 
 
 def _shared(number: int) -> Any:  # pragma: no cover - replaced by find_class when reading
-    raise pickle.UnpicklingError("a shared object outside SharedObjects.loads")
+    raise pickle.UnpicklingError("a shared object read without its spool or pipe")
 
 
 def _first(number: int, cls: type, state: dict[str, Any]) -> Any:  # pragma: no cover - same
-    raise pickle.UnpicklingError("a shared object outside SharedObjects.loads")
+    raise pickle.UnpicklingError("a shared object read without its spool or pipe")
 
 
 class SharedObjects:
@@ -43,6 +43,7 @@ class SharedObjects:
         self._same_process = same_process
         self._numbers: dict[int, int] = {}
         self._objects: list[object] = []
+        self._found: dict[tuple[str, str], Any] = {}
         self._dispatch: dict[type, Callable[[Any], Any]] = {
             **copyreg.dispatch_table,
             **dict.fromkeys(shared, self._reduce),
@@ -57,7 +58,7 @@ class SharedObjects:
 
     def loads(self, data: bytes) -> Any:
         # Only ever our own bytes: a spool of this process, or a worker we started.
-        return _Unpickler(io.BytesIO(data), self._objects).load()
+        return _Unpickler(io.BytesIO(data), self._objects, self._found).load()
 
     def _reduce(self, obj: object) -> tuple[Any, ...]:
         number = self._numbers.get(id(obj))
@@ -71,16 +72,24 @@ class SharedObjects:
 
 
 class _Unpickler(pickle.Unpickler):
-    def __init__(self, stream: io.BytesIO, objects: list[object]) -> None:
+    def __init__(
+        self, stream: io.BytesIO, objects: list[object], found: dict[tuple[str, str], Any]
+    ) -> None:
         super().__init__(stream)
         self._objects = objects
+        self._found = found
 
     def find_class(self, module: str, name: str) -> Any:
         if module == __name__ and name == "_shared":
             return self._shared
         if module == __name__ and name == "_first":
             return self._first
-        return super().find_class(module, name)
+        # A record names some twenty classes: each is looked up once per table, not per record.
+        key = (module, name)
+        found = self._found.get(key)
+        if found is None:
+            found = self._found[key] = super().find_class(module, name)
+        return found
 
     def _shared(self, number: int) -> object:
         if not 0 <= number < len(self._objects):

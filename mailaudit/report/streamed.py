@@ -15,10 +15,8 @@ every later pass (the JSON, the text, the outcome, the exit code) only reads it 
 
 from __future__ import annotations
 
-import io
 import itertools
 import os
-import pickle
 import tempfile
 import weakref
 from array import array
@@ -26,6 +24,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import IO, Any, SupportsIndex, overload
 
 from mailaudit.model import DomainReport, Observation
+from mailaudit.pickles import SharedObjects
 
 __all__ = ["FLEET_MIN_DOMAINS", "ReportSpool", "SharedPickles", "StreamedDomains"]
 
@@ -35,75 +34,19 @@ __all__ = ["FLEET_MIN_DOMAINS", "ReportSpool", "SharedPickles", "StreamedDomains
 FLEET_MIN_DOMAINS = 50
 
 
-class SharedPickles:
-    """Pickling for a spool whose records share objects: each `Observation` is pickled once and
-    referred to by number in every record that holds it.
+class SharedPickles(SharedObjects):
+    """Pickling for a spool whose records share objects: each `Observation` stays in this
+    process's table and is referred to by number in every record that holds it
+    (`mailaudit.pickles`).
 
     A fleet's domains hold the same observations: discovery verifies each endpoint once per run
     (`net.politeness.RunMemo`) and every domain that names it carries that one object. Pickled
     whole, those are half of each domain's record; shared, the spool is half as big and quicker
-    to write and to read. The table keeps what it numbered alive (so an id() is never reused):
-    it grows with the run's unique endpoints, which the run holds anyway, not with domains.
-
-    A shared observation is written as a call of `_shared_observation(number)`, which this
-    spool's unpickler resolves to its table (`find_class`, which also remembers every other
-    global it found: a record names some twenty classes). Pickle's persistent ids would say
-    the same, but the pickler then calls back into Python for every object of a record (about
-    2,000 in a fleet domain's report), where `reducer_override` is not called for strings,
-    numbers, tuples and the other plain types: a domain's report is written in about half the
-    time and read back in about half (measured on the fleet lab's reports)."""
+    to write and to read. The table grows with the run's unique endpoints, which the run holds
+    anyway, not with domains."""
 
     def __init__(self) -> None:
-        self._numbers: dict[int, int] = {}
-        self._objects: list[Observation] = []
-        # What the records' globals are (found once per spool, not once per record).
-        self._globals: dict[tuple[str, str], Any] = {
-            (__name__, "_shared_observation"): self._objects.__getitem__
-        }
-
-    def dumps(self, record: object) -> bytes:
-        buffer = io.BytesIO()
-        _SharingPickler(buffer, self).dump(record)
-        return buffer.getvalue()
-
-    def loads(self, data: bytes) -> Any:
-        return _SharingUnpickler(io.BytesIO(data), self._globals).load()  # our own file
-
-    def number(self, obj: Observation) -> int:
-        number = self._numbers.get(id(obj))
-        if number is None:
-            number = self._numbers[id(obj)] = len(self._objects)
-            self._objects.append(obj)
-        return number
-
-
-def _shared_observation(number: int) -> Observation:
-    """What a record calls for a shared observation: only its spool's unpickler can answer."""
-    raise pickle.UnpicklingError(f"shared observation {number} read without its spool")
-
-
-class _SharingPickler(pickle.Pickler):
-    def __init__(self, file: IO[bytes], shared: SharedPickles) -> None:
-        super().__init__(file, protocol=pickle.HIGHEST_PROTOCOL)
-        self._shared = shared
-
-    def reducer_override(self, obj: object) -> Any:
-        if type(obj) is not Observation:
-            return NotImplemented
-        return (_shared_observation, (self._shared.number(obj),))
-
-
-class _SharingUnpickler(pickle.Unpickler):
-    def __init__(self, file: IO[bytes], found: dict[tuple[str, str], Any]) -> None:
-        super().__init__(file)
-        self._found = found
-
-    def find_class(self, module_name: str, global_name: str) -> Any:
-        key = (module_name, global_name)
-        found = self._found.get(key)
-        if found is None:
-            found = self._found[key] = super().find_class(module_name, global_name)
-        return found
+        super().__init__((Observation,), same_process=True)
 
 
 class ReportSpool:

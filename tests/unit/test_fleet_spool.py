@@ -245,5 +245,5 @@ def test_a_spool_writes_an_observation_many_domains_share_once() -> None:
     # A record refers to its spool's table: read by anything else, it says so
     with pytest.raises(pickle.UnpicklingError, match="without its spool"):
         pickle.loads(records[0])
-    with pytest.raises(IndexError):
+    with pytest.raises(pickle.UnpicklingError, match="before its first record"):
         SharedPickles().loads(records[0])
