@@ -18,9 +18,11 @@ from distributed import Client, LocalCluster
 from mailaudit.audit.assemble import DomainView, Judged
 from mailaudit.audit.dask_engine import DaskTarget, run_fleet_on_dask
 from mailaudit.audit.runner import FleetRun, domain_units, fleet_report, run_fleet
+from mailaudit.audit.spool import ReportSink
 from mailaudit.audit.units import DomainFacts, EndpointFacts, UnitOptions
 from mailaudit.context import Context
 from mailaudit.model import Report
+from mailaudit.serial import to_data
 from mailaudit.settings import Settings
 from tests.lab.test_fleet_lab import lab
 from tests.lab.test_fleet_resume import per_domain
@@ -94,17 +96,22 @@ async def test_a_local_cluster_gives_the_local_engines_answers(
 ) -> None:
     # Given the same fleet audited by the local engine and by two Dask worker processes
     expected = await local_results(Context.create(settings), fleet_domains)
+    joined = ReportSink(fleet_domains)
     run, engine = await run_fleet_on_dask(
         Context.create(settings),
         DaskTarget(),
         domain_units(fleet_domains, OPTIONS),
         OPTIONS,
+        sink=joined,
         client=cluster,
     )
 
     # Then every domain has the same result, and each shared endpoint ran once in the cluster
-    got = per_domain(report(Context.create(settings), run))
+    whole = report(Context.create(settings), run)
+    got = per_domain(whole)
     assert got == expected
+    # and the reports kept as the domains joined (the CLI's way) are the join over all facts
+    assert to_data(joined.report(whole.run)) == to_data(whole)
     assert engine.domains_submitted == SIZE
     assert engine.endpoints_submitted == len(run.endpoints)
     assert all(d.policy is not None for d in run.domains)
@@ -117,6 +124,7 @@ async def test_a_worker_killed_mid_run_loses_no_domain(
 ) -> None:
     expected = await local_results(Context.create(settings), fleet_domains)
     records = Records()
+    joined = ReportSink(fleet_domains, records)
     pids: dict[str, int] = await cluster.run(os.getpid)
     victim = sorted(pids)[0]
     busy_at_kill: list[int] = []
@@ -138,7 +146,7 @@ async def test_a_worker_killed_mid_run_loses_no_domain(
         DaskTarget(),
         domain_units(fleet_domains, OPTIONS),
         OPTIONS,
-        sink=records,
+        sink=joined,
         client=cluster,
     )
     run_over.set()
@@ -147,7 +155,9 @@ async def test_a_worker_killed_mid_run_loses_no_domain(
     # Then every domain is reported exactly once, with the same results as the local engine
     assert busy_at_kill, "the run ended before the worker could be killed"
     assert sorted(records.domains) == sorted(fleet_domains)
-    assert per_domain(report(Context.create(settings), run)) == expected
+    whole = report(Context.create(settings), run)
+    assert per_domain(whole) == expected
+    assert to_data(joined.report(whole.run)) == to_data(whole)
 
 
 MAIL_PORTS = frozenset({25, 465, 587, 110, 995, 143, 993})
