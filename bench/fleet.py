@@ -88,6 +88,9 @@ class Outcome:
     dns_queries: int | None
     connections: dict[Endpoint, int] | None
     report: dict[str, object] | None
+    # When the tree's peak was, and each process's RSS then (MiB, the audit first).
+    peak_at_s: float = 0.0
+    peak_parts: str = ""
 
 
 def lab(*args: str) -> str:
@@ -110,7 +113,8 @@ def shared_endpoints(lab_dir: Path) -> list[Endpoint]:
 
 
 # ---------------------------------------------------------------------------- process tree RSS
-def tree_rss_bytes(root: int) -> int:
+def tree_rss_bytes(root: int, parts: list[tuple[int, int]] | None = None) -> int:
+    """The sum of RSS over `root` and its descendants; `parts` gets (pid, bytes) of each."""
     children: dict[int, list[int]] = collections.defaultdict(list)
     for entry in os.scandir("/proc"):
         if not entry.name.isdigit():
@@ -125,7 +129,10 @@ def tree_rss_bytes(root: int) -> int:
     while todo:
         pid = todo.pop()
         with contextlib.suppress(OSError, IndexError, ValueError):
-            total += int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * page
+            rss = int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * page
+            total += rss
+            if parts is not None:
+                parts.append((pid, rss))
         todo += children.get(pid, [])
     return total
 
@@ -134,10 +141,18 @@ class PeakSampler(threading.Thread):
     def __init__(self, pid: int) -> None:
         super().__init__(daemon=True)
         self.pid, self.peak, self.done = pid, 0, threading.Event()
+        # When the peak was (seconds into the run) and each process's share (MiB) then.
+        self.peak_at, self.peak_parts = 0.0, ""
+        self._t0 = time.perf_counter()
 
     def run(self) -> None:
         while not self.done.wait(0.05):
-            self.peak = max(self.peak, tree_rss_bytes(self.pid))
+            parts: list[tuple[int, int]] = []
+            total = tree_rss_bytes(self.pid, parts)
+            if total > self.peak:
+                self.peak = total
+                self.peak_at = time.perf_counter() - self._t0
+                self.peak_parts = "+".join(f"{rss / 2**20:.0f}" for _, rss in parts)
 
 
 # --------------------------------------------------------------------------- nftables counters
@@ -242,7 +257,17 @@ def run(args: list[str], counters: Counters, cap_s: float, workdir: Path) -> Out
     report = None
     if json_path.exists():
         report = json.loads(json_path.read_text())
-    return Outcome(wall, status, sampler.peak / 2**20, cpu, dns_queries, connections, report)
+    return Outcome(
+        wall,
+        status,
+        sampler.peak / 2**20,
+        cpu,
+        dns_queries,
+        connections,
+        report,
+        sampler.peak_at,
+        sampler.peak_parts,
+    )
 
 
 def _children_cpu_s() -> float:
@@ -299,6 +324,8 @@ def row(label: str, n: int, o: Outcome, show_why: bool) -> None:
         f"{conns} {done} {judged if n else '-':>7} {endpoints:5d}",
         flush=True,
     )
+    if o.peak_parts:
+        print(f"{'':18}peak at {o.peak_at_s:.1f} s: {o.peak_parts} MiB", flush=True)
     if show_why and n:
         for reason, count in why.most_common(4):
             print(f"{'':18}{count:6d} x {reason}", flush=True)

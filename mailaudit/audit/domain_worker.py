@@ -27,14 +27,16 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Hashable
 from dataclasses import replace
 from multiprocessing.connection import Connection
 from typing import Any, TypeVar, cast
+from urllib.parse import urlsplit
 
-from mailaudit.audit.runner import gather_domain_safely, not_audited
+from mailaudit.audit.gather import gather_domain_safely, not_audited
 from mailaudit.audit.units import DomainUnit
 from mailaudit.context import Context
 from mailaudit.model import Observation
 from mailaudit.net.frames import FrameError, Framing, read_frame, stream_of
 from mailaudit.net.politeness import Politeness, RunMemo
 from mailaudit.net.resolver import DnsAnswer
+from mailaudit.net.worker_process import heap_trimmer
 from mailaudit.settings import Settings
 
 __all__ = ["pack_error", "serve", "unpack_error"]
@@ -44,6 +46,8 @@ T = TypeVar("T")
 # Sent once per pipe and then by number: every domain that names a shared endpoint carries its
 # one observation (the run memo's).
 SHARED = (Observation,)
+# Domains between two heap trims.
+TRIM_EVERY = 256
 
 
 def pack_error(exc: BaseException) -> BaseException:
@@ -161,14 +165,29 @@ class _Leases:
 
 class _SharedMemo(RunMemo):
     """The run memo, shared with the parent and the other workers: a key is claimed from the
-    parent, and only its claimant does the work."""
+    parent, and only its claimant does the work. A key about one of this worker's own domains
+    (its autoconfig URL, a guessed host of its own) only that domain's unit asks for: it stays
+    here, and the parent's table holds the fleet's shared work only."""
 
-    def __init__(self, link: _ParentLink) -> None:
+    def __init__(self, link: _ParentLink, in_flight: _InFlight) -> None:
         super().__init__()
         self._link = link
+        self._in_flight = in_flight
 
     async def once(self, key: Hashable, make: Callable[[], Awaitable[T]]) -> T:
+        if self._own(key):
+            return await super().once(key, make)
         return await super().once(key, lambda: self._claimed(key, make))
+
+    def _own(self, key: Hashable) -> bool:
+        parts = key if isinstance(key, tuple) else (key,)
+        for part in parts:
+            if not isinstance(part, str) or "." not in part:
+                continue
+            host = urlsplit(part).hostname if "://" in part else part
+            if host and self._in_flight.owns(host):
+                return True
+        return False
 
     async def _claimed(self, key: Hashable, make: Callable[[], Awaitable[T]]) -> T:
         verdict, value = await self._link.call("claim", key)
@@ -203,13 +222,19 @@ async def _serve(conn: Connection) -> None:
     assert kind == "init"
     link = _ParentLink(writer, framing)
     in_flight = _InFlight()
+    limits = settings.limits
+    # This cache keeps the worker's own domains' answers (each asked by one unit, while it
+    # runs) and copies of the shared ones (the parent's cache holds those for the run): room
+    # for the domains running at once is enough.
+    cache = min(limits.dns_cache_entries, 40 * max(1, limits.domain_concurrency))
+    settings = replace(settings, limits=replace(limits, dns_cache_entries=cache))
     ctx = Context.create(
         settings,
         # Paced by the parent, which sees every process's connections.
         politeness=Politeness(
             replace(settings.limits, connections_per_second_per_address=0), gate=_Leases(link)
         ),
-        memo=_SharedMemo(link),
+        memo=_SharedMemo(link, in_flight),
         dns_upstream=_ParentResolver(link, in_flight),
     )
     units: set[asyncio.Task[None]] = set()
@@ -217,6 +242,10 @@ async def _serve(conn: Connection) -> None:
     # here while it is busy; `domain_concurrency` run, as in one process. More at once would
     # stretch each domain's steps (discovery gives a source 1 s after another found settings).
     running = asyncio.Semaphore(max(1, settings.limits.domain_concurrency))
+    # glibc keeps the heap a domain freed for reuse; handing it back now and then keeps the
+    # worker near its working size (the whole process tree counts, issue 11).
+    trim = heap_trimmer()
+    finished = 0
 
     async def run(unit_id: int, unit: DomainUnit) -> None:
         async with running:
@@ -230,6 +259,10 @@ async def _serve(conn: Connection) -> None:
         except Exception as exc:  # facts that do not pickle: the domain says so
             link.send(("facts", unit_id, not_audited(unit, exc)))
         await writer.drain()
+        nonlocal finished
+        finished += 1
+        if finished % TRIM_EVERY == 0:
+            trim()
 
     try:
         while True:

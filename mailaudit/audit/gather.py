@@ -41,7 +41,7 @@ from mailaudit.probes.endpoint import probe
 from mailaudit.probes.protocol_audit import audit_endpoint
 from mailaudit.probes.tls_scan import TLS_CONCURRENT_SERVERS, scan_tls
 
-__all__ = ["EndpointWorker", "gather_domain"]
+__all__ = ["EndpointWorker", "gather_domain", "gather_domain_safely", "not_audited"]
 
 
 async def gather_domain(ctx: Context, unit: DomainUnit) -> DomainFacts:
@@ -103,6 +103,19 @@ async def gather_domain(ctx: Context, unit: DomainUnit) -> DomainFacts:
         refused_hosts=tuple(sorted(refused_hosts)),
         scope_findings=tuple(scope_findings),
     )
+
+
+async def gather_domain_safely(ctx: Context, unit: DomainUnit) -> DomainFacts:
+    """The domain phase; a bug costs one domain ("not audited"), never the fleet."""
+    try:
+        return await gather_domain(ctx, unit)
+    except Exception as exc:
+        return not_audited(unit, exc)
+
+
+def not_audited(unit: DomainUnit, exc: BaseException) -> DomainFacts:
+    """The facts of a domain whose domain phase failed: no targets, the failure as its error."""
+    return DomainFacts(unit.domain, unit.endpoints_only, (), (), errors=(f"not audited: {exc!r}",))
 
 
 async def _policy(ctx: Context, domain: str, *, fetch_chains: bool = True) -> PolicyObservation:

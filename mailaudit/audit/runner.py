@@ -23,7 +23,7 @@ from mailaudit.audit.assemble import (
     assemble_report,
     domain_view,
 )
-from mailaudit.audit.gather import EndpointWorker, gather_domain
+from mailaudit.audit.gather import EndpointWorker, gather_domain_safely, not_audited
 from mailaudit.audit.plan import Planner, uses_of
 from mailaudit.audit.units import (
     DomainFacts,
@@ -158,19 +158,6 @@ class LocalEngine:
         return await self._worker.run(unit)
 
 
-async def gather_domain_safely(ctx: Context, unit: DomainUnit) -> DomainFacts:
-    """The domain phase; a bug costs one domain ("not audited"), never the fleet."""
-    try:
-        return await gather_domain(ctx, unit)
-    except Exception as exc:
-        return not_audited(unit, exc)
-
-
-def not_audited(unit: DomainUnit, exc: BaseException) -> DomainFacts:
-    """The facts of a domain whose domain phase failed: no targets, the failure as its error."""
-    return DomainFacts(unit.domain, unit.endpoints_only, (), (), errors=(f"not audited: {exc!r}",))
-
-
 async def run_fleet(
     ctx: Context,
     units: Iterable[DomainUnit],
@@ -266,7 +253,21 @@ async def run_fleet(
         # The join waits for the endpoints; the lane goes on with the next domain's DNS phase.
         join = asyncio.create_task(join_later(index, facts, waits))
         joins.add(join)
-        join.add_done_callback(joins.discard)
+        join.add_done_callback(join_done)
+        if len(joins) >= waiting_at_most:
+            room.clear()
+
+    # Domains whose facts wait for their endpoints are held in memory: while the first
+    # endpoints are scanned (seconds) the DNS phase would otherwise run far ahead (issue 11:
+    # with domain workers, thousands of domains' facts at N = 10,000).
+    waiting_at_most = max(1, ctx.settings.limits.domains_waiting)
+    room = asyncio.Event()
+    room.set()
+
+    def join_done(join: asyncio.Task[None]) -> None:
+        joins.discard(join)
+        if len(joins) < waiting_at_most:
+            room.set()
 
     async def one(index: int, unit: DomainUnit) -> None:
         if unit.domain in resumed:
@@ -282,6 +283,7 @@ async def run_fleet(
     async def lane() -> None:
         for index, unit in numbered:  # the lanes share one iterator: bounded, streaming
             await one(index, unit)
+            await room.wait()
 
     async def all_joined() -> None:
         while joins:

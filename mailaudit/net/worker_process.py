@@ -16,7 +16,7 @@ import traceback
 from collections.abc import Callable
 from multiprocessing.connection import Connection
 
-__all__ = ["loaded_modules", "serve"]
+__all__ = ["heap_trimmer", "loaded_modules", "serve"]
 
 
 def serve(conn: Connection) -> None:
@@ -24,7 +24,7 @@ def serve(conn: Connection) -> None:
     parent is gone."""
     # Ctrl-C reaches the whole process group: the parent decides, and kills us on its way out.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    trim = _heap_trimmer()
+    trim = heap_trimmer()
     while True:
         try:
             data = conn.recv_bytes()
@@ -53,7 +53,7 @@ def _answer(data: bytes) -> bytes:
         return pickle.dumps(("error", message))
 
 
-def _heap_trimmer() -> Callable[[], object]:
+def heap_trimmer() -> Callable[[], object]:
     """glibc keeps freed heap (in every thread's arena) for reuse; malloc_trim gives it back. An
     sslyze scan frees most of what it took, so this keeps a reused worker at its first scan's
     size. Elsewhere (musl, macOS): nothing."""

@@ -342,3 +342,33 @@ def test_a_report_of_no_domains_is_empty() -> None:
     sink = ReportSink([])
     report = sink.report(RUN)
     assert (len(report.domains), report.endpoints) == (0, ())
+
+
+async def test_the_domain_phase_waits_while_too_many_domains_wait_for_their_endpoints() -> None:
+    # Given 200 customers of one endpoint that is slow to finish, room for 10 waiting domains
+    fleet = [customer(f"c{i:03d}.test", [(Scheme.IMAPS, "mail.isp.test")]) for i in range(200)]
+    gate = asyncio.Event()
+    engine = Scripted(fleet, lanes=4, gates={("192.0.2.10", 993): gate})
+    gathered: list[str] = []
+    real_domain = engine.domain
+
+    async def counted(unit: DomainUnit) -> DomainFacts:
+        gathered.append(unit.domain)
+        return await real_domain(unit)
+
+    engine.domain = counted  # type: ignore[method-assign]
+    limits = dataclasses.replace(Settings().limits, domains_waiting=10)
+    ctx = Context.create(Settings(nameservers=("127.0.0.1",), limits=limits))
+    units = list(domain_units([f.domain for f in fleet], OPTIONS))
+    run = asyncio.create_task(run_fleet(ctx, units, OPTIONS, engine=engine))
+
+    # When the endpoint has not finished yet
+    for _ in range(200):
+        await asyncio.sleep(0)
+    # Then the DNS phase stopped near the bound (the waiting ones and those in the lanes)
+    assert 10 <= len(gathered) <= 10 + engine.lanes
+    # and once the endpoint finishes, every domain is gathered and joined
+    gate.set()
+    done = await run
+    assert len(gathered) == 200
+    assert len(done.domains) == 200

@@ -4,6 +4,7 @@ is one process and nothing else, and writes nothing to our stdout."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
@@ -45,6 +46,31 @@ async def test_a_worker_is_reused_then_recycled() -> None:
     assert first == second  # reused: no new interpreter per call
     assert third != first  # recycled after two calls: its memory went back
     assert os.getpid() not in (first, third)
+
+
+async def test_an_idle_worker_is_stopped_and_its_memory_goes_back() -> None:
+    pool = WorkerPool(size=1, tasks_per_worker=10, idle_s=0.2)
+    first = await pool.run(pid, kill_after_s=60)
+    again = await pool.run(pid, kill_after_s=60)  # within the idle time: the same worker
+    assert again == first
+    for _ in range(100):  # then it is stopped: the process is gone
+        await asyncio.sleep(0.05)
+        if _gone(first):
+            break
+    else:
+        raise AssertionError("the idle worker still runs")
+    later = await pool.run(pid, kill_after_s=60)  # a new call starts a new one
+    pool.close()
+    assert later != first
+
+
+def _gone(pid: int) -> bool:
+    """Exited: no such process, or one that only waits to be reaped (a zombie)."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+            return stat.read().split(") ")[1].startswith("Z")
+    except FileNotFoundError:
+        return True
 
 
 async def test_result_comes_back_from_another_process() -> None:
