@@ -45,10 +45,8 @@ class Limits:
     # Domains gathering their DNS facts (MX, discovery, policy) at once in a fleet audit.
     domain_concurrency: int = 64
     # Domains whose DNS phase is done that may wait for their endpoints at once (their facts
-    # are in memory until joined); past it the DNS phase waits. bench/fleet.py, N=10,000 with
-    # two domain workers: the tree peaked at 309 MiB with no bound, 306 with 512, 286 with 128
-    # (while the first endpoints are scanned), the wall time within the runs' noise.
-    domains_waiting: int = 128
+    # wait on disk, a task each in memory); past it the DNS phase waits.
+    domains_waiting: int = 4096
     # sslyze worker processes at once (mailaudit.probes.tls_scan), about 65 MB each while
     # scanning. bench/fleet.py, N=100, 15 shared endpoints, 2 cores: 4 workers 427 MB / 26 s,
     # 2 workers 257 MB / 23 s, 1 worker 178 MB / 19 s (issue 11): the scan is CPU-bound, so

@@ -25,6 +25,7 @@ from mailaudit.audit.assemble import (
 )
 from mailaudit.audit.gather import EndpointWorker, gather_domain_safely, not_audited
 from mailaudit.audit.plan import Planner, uses_of
+from mailaudit.audit.spool import DomainSpool
 from mailaudit.audit.units import (
     DomainFacts,
     DomainUnit,
@@ -216,9 +217,9 @@ async def run_fleet(
         if on_domain is not None:
             on_domain(facts.domain)
 
-    async def join_later(index: int, facts: DomainFacts, waits: list[asyncio.Future[None]]) -> None:
+    async def join_later(index: int, domain: str, waits: list[asyncio.Future[None]]) -> None:
         await asyncio.gather(*waits)
-        joined(index, facts)
+        joined(index, parked.get(domain))
 
     # Domains are planned in input order, whatever order their DNS phases end in, so the
     # name an endpoint is probed under (its lead) does not depend on timing.
@@ -251,15 +252,17 @@ async def run_fleet(
             joined(index, facts)
             return
         # The join waits for the endpoints; the lane goes on with the next domain's DNS phase.
-        join = asyncio.create_task(join_later(index, facts, waits))
+        # Its facts wait on disk: while the first endpoints are scanned (seconds), thousands
+        # of domains can finish their DNS phase (issue 11).
+        parked.add(facts)
+        join = asyncio.create_task(join_later(index, facts.domain, waits))
         joins.add(join)
         join.add_done_callback(join_done)
         if len(joins) >= waiting_at_most:
             room.clear()
 
-    # Domains whose facts wait for their endpoints are held in memory: while the first
-    # endpoints are scanned (seconds) the DNS phase would otherwise run far ahead (issue 11:
-    # with domain workers, thousands of domains' facts at N = 10,000).
+    parked = DomainSpool()
+    # A bound all the same (each waiting domain is a task and a few numbers in memory).
     waiting_at_most = max(1, ctx.settings.limits.domains_waiting)
     room = asyncio.Event()
     room.set()

@@ -88,6 +88,12 @@ class DomainSpool:
         self._at[facts.domain] = (self._end, len(record))
         self._end += len(record)
 
+    def get(self, domain: str) -> DomainFacts:
+        """The facts last spooled for `domain`."""
+        offset, length = self._at[domain]
+        self._stream.flush()
+        return _facts(self._pickles, os.pread(self._stream.fileno(), length, offset))
+
     def lines(self, domains: Iterable[str]) -> SpooledLines:
         """The spooled facts of `domains`, in that order (a domain never spooled is left out)."""
         self._stream.flush()
