@@ -81,6 +81,9 @@ class Records:
     def domain(self, facts: DomainFacts, view: DomainView, judged: Judged) -> None:
         self.domains.append(facts.domain)
 
+    def resumed(self, facts: DomainFacts, view: DomainView, judged: Judged) -> None:
+        raise AssertionError("nothing to resume")
+
 
 def report(ctx: Context, run: FleetRun) -> Report:
     return fleet_report(ctx, run, relay_test_domain=OPTIONS.relay_test_domain)

@@ -14,21 +14,17 @@ from pathlib import Path
 
 import pytest
 
-from mailaudit.audit.assemble import DomainView, Judged
 from mailaudit.audit.process_engine import ProcessEngine
 from mailaudit.audit.runner import FleetRun, domain_units, fleet_report, run_fleet
-from mailaudit.audit.units import DomainFacts, EndpointFacts, UnitOptions
 from mailaudit.context import Context
 from mailaudit.settings import Settings
-from tests.lab.test_fleet_dask import _established_by_address
+
+# The same fleet size, options and counting sink as the Dask engine's tests.
+from tests.lab.test_fleet_dask import OPTIONS, SIZE, Records, _established_by_address
 from tests.lab.test_fleet_lab import lab
 from tests.lab.test_fleet_resume import per_domain
 
 pytestmark = pytest.mark.lab
-
-SIZE = 40
-# The TLS scan runs in this process either way; leaving it out keeps the test quick.
-OPTIONS = UnitOptions(tls=False)
 
 
 @pytest.fixture(scope="module")
@@ -46,22 +42,6 @@ def settings(lab_ctx: Context) -> Settings:
     # lookup that times out changes a result (as it should).
     timeouts = replace(lab_ctx.settings.timeouts, dns_s=20.0)
     return replace(lab_ctx.settings, timeouts=timeouts)
-
-
-class Records:
-    """A sink that counts what the run reports: each domain must come exactly once."""
-
-    def __init__(self) -> None:
-        self.domains: list[str] = []
-
-    def endpoint(self, facts: EndpointFacts, judged: Judged) -> None:
-        pass
-
-    def domain(self, facts: DomainFacts, view: DomainView, judged: Judged) -> None:
-        self.domains.append(facts.domain)
-
-    def resumed(self, facts: DomainFacts, view: DomainView, judged: Judged) -> None:
-        raise AssertionError("nothing to resume")
 
 
 async def in_processes(
