@@ -9,7 +9,6 @@ sources name it, within a per-candidate budget so a silent host costs at most th
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from dataclasses import replace
 
 from mailaudit.context import Context
@@ -180,9 +179,10 @@ class Verifier:
         pending = [t for t in self._tasks.values() if not t.done()]
         for task in pending:
             task.cancel()
-        for task in pending:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        # Not `suppress(CancelledError)` around each await: that would also swallow our own
+        # cancellation (Ctrl-C landing here let a fleet run on to its end, exit 3, not 130).
+        if pending:
+            await asyncio.gather(*pending, return_exceptions=True)
 
 
 def budgeted(ctx: Context, budget_s: float) -> Context:
